@@ -5,6 +5,8 @@
 //! produces scans for samples, tests, benchmarks and training; [`taxonomy`] is the goods
 //! taxonomy shared by the simulator, the models and triage.
 
+pub mod cli;
+pub mod imaging;
 pub mod ingest;
 pub mod sim;
 pub mod taxonomy;

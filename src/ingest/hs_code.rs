@@ -1,5 +1,3 @@
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 /// A Harmonized System code: 6 digits harmonised worldwide, extended to 8-10 digits by
@@ -44,21 +42,47 @@ impl HsCode {
     }
 }
 
-impl TryFrom<String> for HsCode {
-    type Error = HsCodeError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
+validated_string!(HsCode, HsCodeError);
 
-impl From<HsCode> for String {
-    fn from(value: HsCode) -> Self {
-        value.0
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl fmt::Display for HsCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+    #[test]
+    fn accepts_six_eight_and_ten_digits() {
+        for raw in ["610910", "61091000", "6109100010"] {
+            assert_eq!(HsCode::parse(raw).unwrap().as_str(), raw);
+        }
+    }
+
+    #[test]
+    fn drops_dots_and_spaces() {
+        assert_eq!(HsCode::parse("6109.10").unwrap().as_str(), "610910");
+        assert_eq!(HsCode::parse("8703.23.19").unwrap().as_str(), "87032319");
+        assert_eq!(HsCode::parse("6109 10 00").unwrap().as_str(), "61091000");
+        assert_eq!(HsCode::parse("0101.21").unwrap().chapter(), "01");
+    }
+
+    #[test]
+    fn rejects_wrong_lengths() {
+        assert_eq!(HsCode::parse("61091"), Err(HsCodeError::Length(5)));
+        assert_eq!(HsCode::parse("61091000101"), Err(HsCodeError::Length(11)));
+        assert_eq!(HsCode::parse(""), Err(HsCodeError::Length(0)));
+    }
+
+    #[test]
+    fn rejects_letters() {
+        assert_eq!(HsCode::parse("6109AB"), Err(HsCodeError::NotDigits("6109AB".into())));
+        assert_eq!(HsCode::parse("6109-10"), Err(HsCodeError::NotDigits("6109-10".into())));
+        assert_eq!(HsCode::parse("６１０９１０"), Err(HsCodeError::NotDigits("６１０９１０".into())));
+    }
+
+    #[test]
+    fn rejects_chapters_outside_the_system() {
+        for (raw, chapter) in [("000000", 0), ("770000", 77), ("980000", 98), ("99.01.00", 99)] {
+            assert_eq!(HsCode::parse(raw), Err(HsCodeError::Chapter(chapter)), "{raw}");
+        }
+        assert_eq!(HsCode::parse("970110").unwrap().chapter(), "97");
+        assert!(HsCode::parse("000000").unwrap_err().to_string().starts_with("chapter 00 does not exist"));
     }
 }

@@ -1,7 +1,8 @@
 use std::fmt;
 
 use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::{ContainerNumber, HsCode};
 
@@ -11,6 +12,8 @@ pub const FORMAT_VERSION: u32 = 1;
 const DEFAULT_PIXEL_PITCH_MM: f64 = 5.0;
 /// Above any ISO container's maximum gross mass (36 t for the newest 20 ft boxes).
 const MAX_GROSS_KG_PER_CONTAINER: f64 = 36_000.0;
+/// One consignment may fill both containers of a twin scan.
+const MAX_ITEM_GROSS_KG: f64 = 2.0 * MAX_GROSS_KG_PER_CONTAINER;
 const MAX_ITEMS: usize = 999;
 /// Scanner clocks drift; anything further ahead than this is a configuration error.
 const MAX_CLOCK_SKEW_HOURS: i64 = 1;
@@ -24,6 +27,7 @@ pub struct ScanMetadata {
     pub station_id: String,
     /// The station's own id for this scan, unique per station; makes uploads idempotent.
     pub station_scan_id: String,
+    #[serde(deserialize_with = "rfc3339")]
     pub captured_at: DateTime<FixedOffset>,
     /// Size of one pixel, both along the scan and vertically.
     #[serde(default = "default_pixel_pitch")]
@@ -146,21 +150,21 @@ fn height_mm(code: char) -> Option<f64> {
     }
 }
 
-impl TryFrom<String> for IsoTypeCode {
-    type Error = String;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<IsoTypeCode> for String {
-    fn from(value: IsoTypeCode) -> Self {
-        value.0
-    }
-}
+validated_string!(IsoTypeCode, String);
 
 fn default_pixel_pitch() -> f64 {
     DEFAULT_PIXEL_PITCH_MM
+}
+
+/// chrono alone answers a missing offset, the commonest station mistake, with "premature end
+/// of input"; say what is expected instead.
+fn rfc3339<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<FixedOffset>, D::Error> {
+    let raw = String::deserialize(deserializer)?;
+    DateTime::parse_from_rfc3339(&raw).map_err(|e| {
+        D::Error::custom(format!(
+            "must be an RFC 3339 time with UTC offset such as 2024-05-14T09:31:07+02:00, got {raw:?} ({e})"
+        ))
+    })
 }
 
 /// One problem with one field, named by its JSON path (`declaration.items[2].hs_code`).
@@ -189,15 +193,40 @@ impl fmt::Display for ContractError {
     }
 }
 
+/// The field name used for errors about the document as a whole.
+const DOCUMENT: &str = "(document)";
+
+fn syntax_error(e: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
+    let message = e.inner().to_string();
+    let path = e.path().to_string();
+    let parent = (path != ".").then_some(path);
+    // serde blames a missing field on the object that lacks it; stations look for the field.
+    let missing = message.strip_prefix("missing field `").and_then(|m| m.split('`').next());
+    let field = match (parent, missing) {
+        (Some(parent), Some(name)) => format!("{parent}.{name}"),
+        (None, Some(name)) => name.to_owned(),
+        (Some(parent), None) => parent,
+        (None, None) => DOCUMENT.to_owned(),
+    };
+    FieldError { field, message }
+}
+
 impl ScanMetadata {
     /// Parses and validates a metadata document as a station sends it.
     pub fn from_json(bytes: &[u8]) -> Result<Self, ContractError> {
-        let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-        let metadata: Self = serde_path_to_error::deserialize(deserializer).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." { "(document)".to_owned() } else { path };
-            ContractError { errors: vec![FieldError { field, message: e.into_inner().to_string() }] }
-        })?;
+        let document_error = |message: String| ContractError {
+            errors: vec![FieldError { field: DOCUMENT.to_owned(), message }],
+        };
+        // serde also reads structs from arrays of their fields in order, which would turn a batch
+        // `[{...}]` into an error about `[0]`; the contract is an object.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+            return Err(document_error("must be a JSON object, got an array".to_owned()));
+        }
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        let metadata: Self = serde_path_to_error::deserialize(&mut deserializer)
+            .map_err(|e| ContractError { errors: vec![syntax_error(&e)] })?;
+        // Without this, anything after the closing brace (a second document, junk) is ignored.
+        deserializer.end().map_err(|e| document_error(e.to_string()))?;
         metadata.validate(Utc::now())?;
         Ok(metadata)
     }
@@ -234,11 +263,14 @@ impl ScanMetadata {
 
     fn check_energies(&self, check: &mut Checker) {
         let high = self.energies_mev.high;
-        check.that(high.is_finite() && (1.0..=15.0).contains(&high), "energies_mev.high", || {
+        let high_ok = high.is_finite() && (1.0..=15.0).contains(&high);
+        check.that(high_ok, "energies_mev.high", || {
             format!("must be between 1 and 15 MeV, got {high}")
         });
         if let Some(low) = self.energies_mev.low {
-            check.that(low.is_finite() && low >= 0.5 && low < high, "energies_mev.low", || {
+            // Comparing against an invalid high energy would only repeat that error.
+            let below_high = !high_ok || low < high;
+            check.that(low.is_finite() && low >= 0.5 && below_high, "energies_mev.low", || {
                 format!("must be at least 0.5 MeV and below the high energy ({high}), got {low}")
             });
         }
@@ -265,7 +297,8 @@ impl ScanMetadata {
 impl Declaration {
     /// Total declared gross weight of all items.
     pub fn gross_weight_kg(&self) -> f64 {
-        self.items.iter().map(|i| i.gross_weight_kg).sum()
+        // A fold from +0.0: `sum()` of no items would give -0.0.
+        self.items.iter().map(|i| i.gross_weight_kg).fold(0.0, |a, b| a + b)
     }
 
     fn check(&self, check: &mut Checker, containers: usize) {
@@ -303,9 +336,9 @@ impl DeclaredItem {
         });
         let weight = self.gross_weight_kg;
         check.that(
-            weight.is_finite() && weight > 0.0 && weight <= MAX_GROSS_KG_PER_CONTAINER * 2.0,
+            weight.is_finite() && weight > 0.0 && weight <= MAX_ITEM_GROSS_KG,
             &format!("{path}.gross_weight_kg"),
-            || format!("must be a positive number of kilograms, got {weight}"),
+            || format!("must be a positive number of kilograms up to {MAX_ITEM_GROSS_KG}, got {weight}"),
         );
     }
 }
