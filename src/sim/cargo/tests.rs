@@ -124,30 +124,3 @@ fn goods_ids_are_taxonomy_categories() {
     }
     assert_eq!(Goods::from_id("empty"), None);
 }
-
-/// Paint time and mass of full loads; run by hand:
-/// `cargo test --release --lib sim::cargo::tests::full_40ft_loads -- --ignored --nocapture`.
-#[test]
-#[ignore = "timing report, run by hand in release"]
-fn full_40ft_loads() {
-    for goods in Goods::ALL {
-        let mut times = Vec::new();
-        for seed in 0..5 {
-            let (mut canvas, hold) = scene(1203.0);
-            let start = std::time::Instant::now();
-            let loaded =
-                load(&mut canvas, &hold, hold.x0, hold.x1, 1.0, goods, LABEL, &mut ChaCha8Rng::seed_from_u64(seed));
-            times.push(start.elapsed().as_secs_f64() * 1000.0);
-            let (low, high) = mean_attenuation(&canvas);
-            println!(
-                "{:22} seed {seed}: {:6.0} kg {:5} units, mean attenuation {high:5.2}, ratio {:.3}, {:5.1} ms",
-                goods.id(),
-                canvas.cargo_mass_kg(),
-                loaded.units,
-                low / high,
-                times[times.len() - 1]
-            );
-        }
-        println!("{:22} max {:5.1} ms", goods.id(), times.iter().copied().fold(0.0, f64::max));
-    }
-}
