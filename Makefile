@@ -2,15 +2,15 @@
 CARGO ?= cargo
 OUT ?= out/scans
 
-.PHONY: run test samples bench clippy
+.PHONY: run test samples bench clippy models ort
 
 ## Simulate a set of scans with ground truth into $(OUT).
-run:
+run: ort
 	$(CARGO) run --release -- simulate --out $(OUT) --count 20 --seed 1
 	@echo "Scans written to $(OUT)/ (one folder per scan: high.png, low.png, meta.json, truth.json, labels.png)"
 
 ## Every test: unit, integration, and the benches once each in test mode.
-test:
+test: ort
 	$(CARGO) test --all-targets
 
 ## Regenerate the committed samples and their previews (see samples/README.md).
@@ -23,3 +23,21 @@ bench:
 
 clippy:
 	$(CARGO) clippy --all-targets -- -D warnings
+
+## The ONNX Runtime library the inference engine loads, into .cache/onnxruntime/ (idempotent).
+ort:
+	./scripts/fetch-onnxruntime.sh
+
+## Train the goods classifier and the anomaly model: venv, simulated data, training, ONNX
+## export with parity checks, models/manifest.toml (see training/README.md).
+PYTHON ?= python3
+VENV := training/.venv
+
+models: $(VENV)/.installed
+	$(CARGO) build --release
+	nice -n 10 $(VENV)/bin/python -m training.run_all
+
+$(VENV)/.installed: training/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet -r training/requirements.txt
+	touch $@

@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod imaging;
+pub mod inference;
 pub mod ingest;
 pub mod sim;
 pub mod taxonomy;

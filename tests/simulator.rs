@@ -189,3 +189,17 @@ fn single_energy_scans_have_no_low_image() {
     assert!(scan.low.is_none() && !scan.metadata.is_dual_energy());
     scan.metadata.validate(Utc::now()).unwrap();
 }
+
+/// Found by a sweep of 800 scans: a short bay of steel coils gave the coil radius an empty
+/// range and the simulator panicked.
+#[test]
+fn short_coil_bay_regression() {
+    let options = SimOptions {
+        seed: 5006,
+        goods: Some(Goods::Vehicles),
+        layout: Some(Layout::TwinTwenty),
+        ..SimOptions::default()
+    };
+    let scan = simulate(&options, 20, &Taxonomy::built_in());
+    assert_eq!(scan.truth.containers.len(), 2);
+}

@@ -1,6 +1,7 @@
 //! The command line: one subcommand per file.
 
 mod render;
+mod scan;
 mod simulate;
 
 use clap::{Parser, Subcommand};
@@ -16,6 +17,7 @@ pub struct Cli {
 enum Command {
     Simulate(simulate::SimulateArgs),
     Render(render::RenderArgs),
+    Scan(scan::ScanArgs),
 }
 
 impl Cli {
@@ -23,13 +25,14 @@ impl Cli {
         match self.command {
             Command::Simulate(args) => simulate::run(args),
             Command::Render(args) => render::run(args),
+            Command::Scan(args) => scan::run(args),
         }
     }
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`, with ONNX Runtime's chatter at `warn`).
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,ort=warn"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }

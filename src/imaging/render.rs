@@ -63,3 +63,16 @@ pub fn material_colour(high: &[u16], low: &[u16], width: u32, height: u32, windo
         Rgb(hue.map(|c| (c * brightness * 255.0).round() as u8))
     })
 }
+
+/// A grayscale view with a score grid on top: cells above `threshold` tinted red, more
+/// strongly the higher they score. `values` holds `columns × rows` cells of `cell` pixels.
+pub fn score_overlay(base: &GrayImage, values: &[f32], columns: u32, cell: u32, threshold: f32) -> RgbImage {
+    let peak = values.iter().copied().fold(threshold, f32::max);
+    RgbImage::from_fn(base.width(), base.height(), |x, y| {
+        let grey = f32::from(base.get_pixel(x, y)[0]);
+        let score = values.get(((y / cell) * columns + x / cell) as usize).copied().unwrap_or(0.0);
+        let alpha = if score > threshold && peak > threshold { 0.35 + 0.5 * (score - threshold) / (peak - threshold) } else { 0.0 };
+        let mix = |target: f32| (grey * (1.0 - alpha) + target * alpha).round() as u8;
+        Rgb([mix(255.0), mix(0.0), mix(0.0)])
+    })
+}

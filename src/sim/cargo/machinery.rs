@@ -23,6 +23,10 @@ pub(super) fn coils<R: Rng>(p: &mut Painter<'_>, bay: &Bay, rng: &mut R) -> u32 
     // Wound strip is not quite solid.
     let strip = STEEL.times(0.96);
     let max_r = ((bay.headroom() - LIFT) / 2.0).min(95.0).min(bay.len() / n as f32 / 2.0 - 20.0);
+    if max_r < eye + 10.0 {
+        // Too short or too low a bay for even one coil.
+        return 0;
+    }
     let coil_kg = bay.budget_kg / f64::from(n) * 0.97;
     let r = ((coil_kg * 1000.0) as f32 / (PI * width * strip.density) + eye * eye).sqrt().clamp(eye + 10.0, max_r);
     for i in 0..n {
