@@ -5,6 +5,7 @@ use clap::Args;
 
 use crate::imaging::decode::Limits;
 use crate::imaging::render::{Window, grayscale, score_overlay};
+use crate::inference::registry::default_manifest_path;
 use crate::inference::{Engine, InferencePool, ModelRegistry, PoolConfig, init_runtime};
 use crate::ingest::ScanMetadata;
 
@@ -23,9 +24,9 @@ pub struct ScanArgs {
     /// Also write the image with the anomaly heatmap over it to this PNG.
     #[arg(long)]
     heatmap: Option<PathBuf>,
-    /// Model manifest.
-    #[arg(long, default_value = "models/manifest.toml")]
-    models: PathBuf,
+    /// Model manifest [default: models/manifest.toml here, else the one this binary was built with].
+    #[arg(long)]
+    models: Option<PathBuf>,
     /// ONNX Runtime intra-op threads per session.
     #[arg(long, default_value_t = 1)]
     intra_threads: usize,
@@ -37,8 +38,8 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
     let high = read(&args.high)?;
     let low = args.low.as_ref().map(read).transpose()?;
     let runtime = init_runtime()?;
-    let registry = ModelRegistry::load(&args.models)
-        .with_context(|| format!("cannot load the models of {} (train them with `make models`)", args.models.display()))?;
+    let manifest = args.models.unwrap_or_else(default_manifest_path);
+    let registry = ModelRegistry::load(&manifest)?;
     // One scan: two workers so that both models run at once.
     let config = PoolConfig { workers: 2, intra_threads: args.intra_threads, ..PoolConfig::default() };
     let engine = Engine::new(InferencePool::start(&runtime, registry, config)?, Limits::default());

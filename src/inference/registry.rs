@@ -48,6 +48,13 @@ impl RegistryError {
     }
 }
 
+/// `models/manifest.toml` under the current directory when there is one, else in the source
+/// tree this binary was built from.
+pub fn default_manifest_path() -> PathBuf {
+    let local = PathBuf::from("models/manifest.toml");
+    if local.is_file() { local } else { Path::new(env!("CARGO_MANIFEST_DIR")).join(local) }
+}
+
 /// The manifest with its taxonomy and the bytes of each model, all checked against each other.
 #[derive(Debug)]
 pub struct ModelRegistry {
