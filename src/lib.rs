@@ -6,6 +6,7 @@
 //! taxonomy shared by the simulator, the models and triage.
 
 pub mod cli;
+pub mod eval;
 pub mod imaging;
 pub mod inference;
 pub mod ingest;

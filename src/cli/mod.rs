@@ -1,5 +1,6 @@
 //! The command line: one subcommand per file.
 
+mod eval;
 mod render;
 mod scan;
 mod simulate;
@@ -18,6 +19,7 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     Render(render::RenderArgs),
     Scan(scan::ScanArgs),
+    Eval(eval::EvalArgs),
 }
 
 impl Cli {
@@ -26,6 +28,7 @@ impl Cli {
             Command::Simulate(args) => simulate::run(args),
             Command::Render(args) => render::run(args),
             Command::Scan(args) => scan::run(args),
+            Command::Eval(args) => eval::run(args),
         }
     }
 }

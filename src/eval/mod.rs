@@ -1,0 +1,141 @@
+//! Evaluation of the real pipeline on simulated scan sets with ground truth: tile
+//! classification, concealment detection and localisation, cargo mass. `scantriage eval`.
+
+pub mod metrics;
+pub mod scan;
+mod table;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::inference::Engine;
+use crate::sim::output::METADATA_FILE;
+use metrics::{Confusion, auroc, median, share};
+pub use scan::{ScanOutcome, measure};
+
+/// Why the declaration metrics are null for now.
+pub const TRIAGE_NOTE: &str = "needs triage (issue 5)";
+
+/// The metrics of one set of scans. `None` (JSON null) where the set cannot define one.
+#[derive(Debug, Clone, Serialize)]
+pub struct Metrics {
+    pub scans: usize,
+    /// Pure tiles (majority label ≥ 60 %) the accuracy counts.
+    pub tiles: usize,
+    pub tile_accuracy: Option<f64>,
+    /// Not measurable until triage compares analyses with declarations: always null.
+    pub mismatch_recall: Option<f64>,
+    /// Not measurable until triage compares analyses with declarations: always null.
+    pub false_flag_rate: Option<f64>,
+    pub concealment_auroc: Option<f64>,
+    pub concealment_localised: Option<f64>,
+    pub mass_error_median: Option<f64>,
+}
+
+/// The whole evaluation: overall metrics at the top level, then the breakdowns.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    #[serde(flatten)]
+    pub overall: Metrics,
+    /// Taxonomy order: the rows (truth) and columns (predicted) of `confusion`.
+    pub categories: Vec<String>,
+    pub category_accuracy: BTreeMap<String, Option<f64>>,
+    pub confusion: Vec<Vec<usize>>,
+    pub by_length: BTreeMap<String, Metrics>,
+    pub by_dose: BTreeMap<String, Metrics>,
+    /// Scan folders the pipeline failed on, with the error; they count in no metric.
+    pub failed: Vec<(String, String)>,
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    /// A human-readable table of the report.
+    pub fn table(&self) -> String {
+        table::render(self)
+    }
+}
+
+/// The scan folders of `data` (those with a meta.json), sorted by name.
+pub fn scan_dirs(data: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let entries = fs::read_dir(data).with_context(|| format!("cannot read {}", data.display()))?;
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join(METADATA_FILE).is_file())
+        .collect();
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// Runs every scan of `data` through `engine` and measures it against its truth.
+pub fn evaluate(engine: &Engine, data: &Path) -> anyhow::Result<Report> {
+    let dirs = scan_dirs(data)?;
+    anyhow::ensure!(!dirs.is_empty(), "no scan folders (with {METADATA_FILE}) in {}", data.display());
+    let mut outcomes = Vec::new();
+    let mut failed = Vec::new();
+    for dir in &dirs {
+        // One unreadable or unlocatable scan should not hide the figures of the others.
+        match measure(engine, dir) {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(error) => {
+                tracing::warn!(scan = %dir.display(), "evaluation failed: {error:#}");
+                failed.push((dir.file_name().unwrap_or_default().to_string_lossy().into_owned(), format!("{error:#}")));
+            }
+        }
+    }
+    let categories: Vec<String> = engine.pool().registry().taxonomy().labels().map(str::to_owned).collect();
+    Ok(report(&outcomes, categories, failed))
+}
+
+/// The report of measured scans; `categories` in taxonomy order.
+pub fn report(outcomes: &[ScanOutcome], categories: Vec<String>, failed: Vec<(String, String)>) -> Report {
+    let all: Vec<&ScanOutcome> = outcomes.iter().collect();
+    let n = categories.len();
+    let (overall, confusion) = metrics(&all, n);
+    let group = |key: fn(&ScanOutcome) -> &str| {
+        let mut groups: BTreeMap<String, Vec<&ScanOutcome>> = BTreeMap::new();
+        for o in outcomes {
+            groups.entry(key(o).to_owned()).or_default().push(o);
+        }
+        groups.into_iter().map(|(k, v)| (k, metrics(&v, n).0)).collect()
+    };
+    Report {
+        overall,
+        category_accuracy: categories.iter().cloned().zip(confusion.per_category()).collect(),
+        confusion: confusion.counts,
+        categories,
+        by_length: group(|o| &o.length),
+        by_dose: group(|o| &o.dose),
+        failed,
+        notes: vec![format!("mismatch_recall, false_flag_rate: {TRIAGE_NOTE}")],
+    }
+}
+
+fn metrics(outcomes: &[&ScanOutcome], categories: usize) -> (Metrics, Confusion) {
+    let mut confusion = Confusion::new(categories);
+    for &(truth, predicted) in outcomes.iter().flat_map(|o| &o.tiles) {
+        if truth < categories && predicted < categories {
+            confusion.add(truth, predicted);
+        }
+    }
+    let scores = |concealed: bool| -> Vec<f64> {
+        outcomes.iter().filter(|o| (o.concealed > 0) == concealed).map(|o| o.anomaly_score).collect()
+    };
+    let concealed: usize = outcomes.iter().map(|o| o.concealed).sum();
+    let localised: usize = outcomes.iter().map(|o| o.localised).sum();
+    let mass_errors: Vec<f64> = outcomes.iter().filter_map(|o| o.mass_error).collect();
+    let metrics = Metrics {
+        scans: outcomes.len(),
+        tiles: confusion.total(),
+        tile_accuracy: confusion.accuracy(),
+        mismatch_recall: None,
+        false_flag_rate: None,
+        concealment_auroc: auroc(&scores(true), &scores(false)),
+        concealment_localised: share(localised, concealed),
+        mass_error_median: median(&mass_errors),
+    };
+    (metrics, confusion)
+}

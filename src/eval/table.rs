@@ -1,0 +1,75 @@
+//! The report as plain-text tables for a terminal.
+
+use std::fmt::Write;
+
+use super::{Metrics, Report, TRIAGE_NOTE};
+
+type Row = (&'static str, fn(&Metrics) -> String);
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let columns: Vec<(String, &Metrics)> = std::iter::once(("all".to_owned(), &report.overall))
+        .chain(report.by_length.iter().map(|(k, m)| (k.clone(), m)))
+        .chain(report.by_dose.iter().map(|(k, m)| (format!("{k} dose"), m)))
+        .collect();
+    let rows: [Row; 8] = [
+        ("scans", |m| m.scans.to_string()),
+        ("pure tiles", |m| m.tiles.to_string()),
+        ("tile accuracy", |m| percent(m.tile_accuracy)),
+        ("concealment AUROC", |m| number(m.concealment_auroc)),
+        ("concealment localised", |m| percent(m.concealment_localised)),
+        ("mass error (median)", |m| percent(m.mass_error_median)),
+        ("mismatch recall", |m| percent(m.mismatch_recall)),
+        ("false flag rate", |m| percent(m.false_flag_rate)),
+    ];
+    let _ = write!(out, "{:<24}", "metric");
+    for (name, _) in &columns {
+        let _ = write!(out, "{name:>12}");
+    }
+    out.push('\n');
+    for (label, value) in rows {
+        let _ = write!(out, "{label:<24}");
+        for (_, m) in &columns {
+            let _ = write!(out, "{:>12}", value(m));
+        }
+        if matches!(label, "mismatch recall" | "false flag rate") {
+            let _ = write!(out, "   {TRIAGE_NOTE}");
+        }
+        out.push('\n');
+    }
+
+    out.push_str("\ntile accuracy by true category\n");
+    for (i, name) in report.categories.iter().enumerate() {
+        let tiles: usize = report.confusion[i].iter().sum();
+        if tiles > 0 {
+            let accuracy = report.category_accuracy.get(name).copied().flatten();
+            let _ = writeln!(out, "  {i:>2} {name:<22}{:>8}  of {tiles} tiles", percent(accuracy));
+        }
+    }
+    // Columns as wide as the largest count, so that no two numbers run together.
+    let width = report.confusion.iter().flatten().max().map_or(1, |m| m.to_string().len()).max(2) + 1;
+    out.push_str("\nconfusion matrix (rows: truth, columns: predicted; numbers as above)\n    ");
+    for j in 0..report.categories.len() {
+        let _ = write!(out, "{j:>width$}");
+    }
+    out.push('\n');
+    for (i, row) in report.confusion.iter().enumerate() {
+        let _ = write!(out, "  {i:>2}");
+        for count in row {
+            let _ = write!(out, "{count:>width$}");
+        }
+        out.push('\n');
+    }
+    for (name, error) in &report.failed {
+        let _ = writeln!(out, "FAILED {name}: {error}");
+    }
+    out
+}
+
+fn percent(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| format!("{:.1} %", v * 100.0))
+}
+
+fn number(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| format!("{v:.3}"))
+}

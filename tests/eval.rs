@@ -1,0 +1,120 @@
+//! `scantriage eval` on a small simulated set, through its public function and the binary,
+//! with the committed models.
+
+use std::path::Path;
+use std::process::Command;
+
+use scantriage::eval::evaluate;
+use scantriage::imaging::decode::Limits;
+use scantriage::inference::{Engine, InferencePool, ModelRegistry, PoolConfig, init_runtime};
+use scantriage::sim::cargo::Goods;
+use scantriage::sim::detector::Dose;
+use scantriage::sim::output::write_scan;
+use scantriage::sim::scenario::Scenario;
+use scantriage::sim::{Layout, SimOptions, simulate};
+use scantriage::taxonomy::Taxonomy;
+
+fn manifest() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("models/manifest.toml")
+}
+
+/// Honest loads of known goods and concealments, in both lengths and both doses.
+fn simulate_set(out: &Path) {
+    let taxonomy = Taxonomy::built_in();
+    let honest = |goods, layout, dose| SimOptions {
+        scenario: Some(Scenario::Honest),
+        goods: Some(goods),
+        layout: Some(layout),
+        dose: Some(dose),
+        ..SimOptions::default()
+    };
+    let concealment = |layout, dose| SimOptions {
+        scenario: Some(Scenario::Concealment),
+        layout: Some(layout),
+        dose: Some(dose),
+        ..SimOptions::default()
+    };
+    let sets = [
+        honest(Goods::Textiles, Layout::Twenty, Dose::Normal),
+        honest(Goods::TyresRubber, Layout::Forty, Dose::Low),
+        honest(Goods::Tobacco, Layout::Forty, Dose::Normal),
+        honest(Goods::Footwear, Layout::Twenty, Dose::Low),
+        concealment(Layout::Twenty, Dose::Normal),
+        concealment(Layout::Forty, Dose::Low),
+    ];
+    // Two cores: simulate in two threads.
+    std::thread::scope(|scope| {
+        for half in sets.chunks(3).enumerate() {
+            let taxonomy = &taxonomy;
+            scope.spawn(move || {
+                let (h, options) = half;
+                for (i, o) in options.iter().enumerate() {
+                    let index = (h * 3 + i) as u64;
+                    let scan = simulate(&SimOptions { seed: 40000 + index, ..o.clone() }, index, taxonomy);
+                    write_scan(out, &scan).unwrap();
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn eval_measures_a_simulated_set_through_the_function_and_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    simulate_set(dir.path());
+
+    let runtime = init_runtime().expect("ONNX Runtime (run `make ort` first)");
+    let registry = ModelRegistry::load(&manifest()).unwrap();
+    let pool = InferencePool::start(&runtime, registry, PoolConfig { workers: 2, ..PoolConfig::default() }).unwrap();
+    let engine = Engine::new(pool, Limits::default());
+    let report = evaluate(&engine, dir.path()).unwrap();
+    println!("{}", report.table());
+
+    let json = serde_json::to_value(&report).unwrap();
+    for key in [
+        "tile_accuracy",
+        "mismatch_recall",
+        "false_flag_rate",
+        "concealment_auroc",
+        "concealment_localised",
+        "mass_error_median",
+        "scans",
+        "by_length",
+        "by_dose",
+    ] {
+        assert!(json.get(key).is_some(), "{key} missing from the JSON");
+    }
+    assert_eq!(json["scans"], 6);
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert!(json["mismatch_recall"].is_null() && json["false_flag_rate"].is_null());
+    for group in ["20ft", "40ft"] {
+        assert_eq!(json["by_length"][group]["scans"], 3, "{group}");
+    }
+    for group in ["normal", "low"] {
+        assert_eq!(json["by_dose"][group]["scans"], 3, "{group}");
+    }
+    let o = &report.overall;
+    for value in [o.tile_accuracy, o.concealment_auroc, o.concealment_localised, o.mass_error_median] {
+        let value = value.expect("every metric is defined on this set");
+        assert!((0.0..=1.0).contains(&value), "{value}");
+    }
+    assert!(o.tile_accuracy.unwrap() > 0.8, "tile accuracy {:?}", o.tile_accuracy);
+    assert!(o.mass_error_median.unwrap() < 0.25, "mass error {:?}", o.mass_error_median);
+    let tiles: usize = report.confusion.iter().flatten().sum();
+    assert_eq!(tiles, o.tiles);
+
+    let json_out = dir.path().join("report.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_scantriage"))
+        .args(["eval", "--data"])
+        .arg(dir.path())
+        .arg("--models")
+        .arg(manifest())
+        .arg("--json")
+        .arg(&json_out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("tile accuracy"));
+    let written: serde_json::Value = serde_json::from_slice(&std::fs::read(&json_out).unwrap()).unwrap();
+    assert_eq!(written["scans"], 6);
+}
