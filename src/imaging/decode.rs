@@ -147,11 +147,16 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, DecodeError
     }
 }
 
-/// Decodes a scan's `high` and, for dual energy, `low` image and pairs them.
+/// Decodes a scan's `high` and, for dual energy, `low` image and pairs them. The two images
+/// inflate side by side: decoding is most of a scan's preprocessing time.
 pub fn decode_scan(high: &[u8], low: Option<&[u8]>, limits: &Limits) -> Result<ScanImages, DecodeError> {
-    let high = decode(high, limits).map_err(|e| e.in_image(Energy::High))?;
-    let low = low.map(|bytes| decode(bytes, limits).map_err(|e| e.in_image(Energy::Low))).transpose()?;
-    pair(high, low)
+    let (high, low) = std::thread::scope(|scope| {
+        let low = low.map(|bytes| scope.spawn(|| decode(bytes, limits).map_err(|e| e.in_image(Energy::Low))));
+        let high = decode(high, limits).map_err(|e| e.in_image(Energy::High));
+        let low = low.map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        (high, low)
+    });
+    pair(high?, low.transpose()?)
 }
 
 /// Pairs a scan's images, which must be the same size.
