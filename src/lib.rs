@@ -12,3 +12,4 @@ pub mod inference;
 pub mod ingest;
 pub mod sim;
 pub mod taxonomy;
+pub mod triage;

@@ -86,7 +86,10 @@ fn eval_measures_a_simulated_set_through_the_function_and_the_binary() {
     }
     assert_eq!(json["scans"], 6);
     assert!(report.failed.is_empty(), "{:?}", report.failed);
-    assert!(json["mismatch_recall"].is_null() && json["false_flag_rate"].is_null());
+    // Honest and concealment scans only: no misdeclared scan for the recall, honest ones for
+    // the false-flag rate.
+    assert!(json["mismatch_recall"].is_null(), "{}", json["mismatch_recall"]);
+    assert!(json["false_flag_rate"].as_f64().is_some_and(|r| (0.0..=1.0).contains(&r)), "{}", json["false_flag_rate"]);
     for group in ["20ft", "40ft"] {
         assert_eq!(json["by_length"][group]["scans"], 3, "{group}");
     }

@@ -17,9 +17,6 @@ use crate::sim::output::METADATA_FILE;
 use metrics::{Confusion, auroc, median, share};
 pub use scan::{ScanOutcome, measure};
 
-/// Why the declaration metrics are null for now.
-pub const TRIAGE_NOTE: &str = "needs triage (issue 5)";
-
 /// The metrics of one set of scans. `None` (JSON null) where the set cannot define one.
 #[derive(Debug, Clone, Serialize)]
 pub struct Metrics {
@@ -27,9 +24,10 @@ pub struct Metrics {
     /// Pure tiles (majority label ≥ 60 %) the accuracy counts.
     pub tiles: usize,
     pub tile_accuracy: Option<f64>,
-    /// Not measurable until triage compares analyses with declarations: always null.
+    /// Share of misdeclared scans (undeclared, misdeclared, declared empty but loaded) where
+    /// triage raised a reason about the declared goods, with its default configuration.
     pub mismatch_recall: Option<f64>,
-    /// Not measurable until triage compares analyses with declarations: always null.
+    /// Share of honest scans where it did.
     pub false_flag_rate: Option<f64>,
     pub concealment_auroc: Option<f64>,
     pub concealment_localised: Option<f64>,
@@ -49,7 +47,6 @@ pub struct Report {
     pub by_dose: BTreeMap<String, Metrics>,
     /// Scan folders the pipeline failed on, with the error; they count in no metric.
     pub failed: Vec<(String, String)>,
-    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -110,7 +107,6 @@ pub fn report(outcomes: &[ScanOutcome], categories: Vec<String>, failed: Vec<(St
         by_length: group(|o| &o.length),
         by_dose: group(|o| &o.dose),
         failed,
-        notes: vec![format!("mismatch_recall, false_flag_rate: {TRIAGE_NOTE}")],
     }
 }
 
@@ -131,11 +127,17 @@ fn metrics(outcomes: &[&ScanOutcome], categories: usize) -> (Metrics, Confusion)
         scans: outcomes.len(),
         tiles: confusion.total(),
         tile_accuracy: confusion.accuracy(),
-        mismatch_recall: None,
-        false_flag_rate: None,
+        mismatch_recall: flagged_share(outcomes, true),
+        false_flag_rate: flagged_share(outcomes, false),
         concealment_auroc: auroc(&scores(true), &scores(false)),
         concealment_localised: share(localised, concealed),
         mass_error_median: median(&mass_errors),
     };
     (metrics, confusion)
+}
+
+/// Share of the scans whose declaration is (or is not) a goods misdeclaration that triage flagged.
+fn flagged_share(outcomes: &[&ScanOutcome], misdeclared: bool) -> Option<f64> {
+    let group: Vec<_> = outcomes.iter().filter(|o| o.misdeclared == Some(misdeclared)).collect();
+    share(group.iter().filter(|o| o.flagged).count(), group.len())
 }

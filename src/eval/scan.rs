@@ -12,7 +12,9 @@ use crate::imaging::preprocess::{Attenuation, Tiles};
 use crate::inference::Engine;
 use crate::ingest::ScanMetadata;
 use crate::sim::output::{HIGH_FILE, LABELS_FILE, LOW_FILE, METADATA_FILE, TRUTH_FILE};
+use crate::sim::scenario::Scenario;
 use crate::sim::truth::{GroundTruth, PixelBox};
+use crate::triage::{ReasonCode, TriageConfig, triage};
 
 /// Tiles whose majority label covers less than this share are mixed; training left them out.
 const MIN_PURITY: f64 = 0.6;
@@ -37,7 +39,16 @@ pub struct ScanOutcome {
     pub localised: usize,
     /// `|estimated / true - 1|` of the cargo mass, for loads of at least [`MIN_MASS_KG`].
     pub mass_error: Option<f64>,
+    /// Whether the declaration misstates the goods (undeclared, misdeclared, declared empty
+    /// but loaded): `Some(false)` for honest scans, `None` for the other scenarios.
+    pub misdeclared: Option<bool>,
+    /// Whether triage raised a reason about the declared goods.
+    pub flagged: bool,
 }
+
+/// The reasons that say the declared goods do not match the load.
+const GOODS_MISMATCHES: [ReasonCode; 3] =
+    [ReasonCode::UndeclaredGoods, ReasonCode::DeclaredGoodsNotSeen, ReasonCode::DeclaredEmptyButLoaded];
 
 pub fn measure(engine: &Engine, dir: &Path) -> anyhow::Result<ScanOutcome> {
     let read = |file: &str| fs::read(dir.join(file)).with_context(|| format!("cannot read {}", dir.join(file).display()));
@@ -54,6 +65,12 @@ pub fn measure(engine: &Engine, dir: &Path) -> anyhow::Result<ScanOutcome> {
         .count();
     let mass_error = (truth.cargo_mass_kg >= MIN_MASS_KG).then(|| (analysis.cargo_mass_kg / truth.cargo_mass_kg - 1.0).abs());
 
+    let verdict = triage(&analysis, &metadata, engine.pool().registry().taxonomy(), &TriageConfig::default());
+    let misdeclared = match truth.scenario {
+        Scenario::Honest => Some(false),
+        Scenario::Undeclared | Scenario::Misdeclared | Scenario::DeclaredEmptyButLoaded => Some(true),
+        Scenario::WeightMisdeclared | Scenario::Concealment => None,
+    };
     let label_of = |v: serde_json::Value| v.as_str().unwrap_or("?").to_owned();
     Ok(ScanOutcome {
         name: dir.file_name().unwrap_or_default().to_string_lossy().into_owned(),
@@ -64,6 +81,8 @@ pub fn measure(engine: &Engine, dir: &Path) -> anyhow::Result<ScanOutcome> {
         concealed: truth.concealed_objects.len(),
         localised,
         mass_error,
+        misdeclared,
+        flagged: verdict.reasons.iter().any(|r| GOODS_MISMATCHES.contains(&r.code)),
     })
 }
 

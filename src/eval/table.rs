@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Metrics, Report, TRIAGE_NOTE};
+use super::{Metrics, Report};
 
 type Row = (&'static str, fn(&Metrics) -> String);
 
@@ -31,9 +31,6 @@ pub fn render(report: &Report) -> String {
         let _ = write!(out, "{label:<24}");
         for (_, m) in &columns {
             let _ = write!(out, "{:>12}", value(m));
-        }
-        if matches!(label, "mismatch recall" | "false flag rate") {
-            let _ = write!(out, "   {TRIAGE_NOTE}");
         }
         out.push('\n');
     }

@@ -1,0 +1,242 @@
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use super::{Lane, Reason, ReasonCode, TriageConfig, Verdict};
+use crate::inference::Analysis;
+use crate::ingest::ScanMetadata;
+use crate::taxonomy::Taxonomy;
+
+/// Compares what the models saw with the declaration and decides the lane.
+pub fn triage(analysis: &Analysis, metadata: &ScanMetadata, taxonomy: &Taxonomy, config: &TriageConfig) -> Verdict {
+    let mut reasons = Vec::new();
+    let declaration = &metadata.declaration;
+    let mut declared = BTreeSet::new();
+    for item in &declaration.items {
+        match taxonomy.category_of(&item.hs_code) {
+            Some(index) => {
+                declared.insert(taxonomy.categories[index].id.as_str());
+            }
+            None => reasons.push(Reason {
+                code: ReasonCode::UnknownHsCode,
+                sentence: format!("HS code {} ({}) is not in the goods taxonomy: the image cannot confirm it.", item.hs_code, item.description),
+                evidence: json!({ "hs_code": item.hs_code }),
+                points: config.points.unknown_hs_code,
+            }),
+        }
+    }
+    let seen: Vec<_> = analysis
+        .composition
+        .iter()
+        .filter(|c| c.share >= config.min_share && c.confidence >= config.min_confidence)
+        .collect();
+    let loaded = analysis.containers.iter().any(|c| c.loaded_share >= config.loaded_above);
+
+    if declaration.empty && loaded {
+        let shares: Vec<_> = analysis.containers.iter().map(|c| c.loaded_share).collect();
+        reasons.push(Reason {
+            code: ReasonCode::DeclaredEmptyButLoaded,
+            sentence: format!("Declared empty, but the image shows a load ({}).", describe(&seen)),
+            evidence: json!({ "loaded_share": shares, "composition": analysis.composition }),
+            points: config.points.declared_empty_but_loaded,
+        });
+    } else if !declaration.empty {
+        for category in seen.iter().filter(|c| !declared.contains(c.category.as_str())) {
+            reasons.push(Reason {
+                code: ReasonCode::UndeclaredGoods,
+                sentence: format!(
+                    "{} cover {:.0} % of the load but are not declared.",
+                    display_name(taxonomy, &category.category),
+                    100.0 * category.share
+                ),
+                evidence: json!({ "category": category.category, "share": category.share, "confidence": category.confidence }),
+                points: config.points.undeclared_goods,
+            });
+        }
+        if loaded {
+            for category in &declared {
+                let share = analysis.composition.iter().find(|c| c.category == *category).map_or(0.0, |c| c.share);
+                if share < config.not_seen_below {
+                    reasons.push(Reason {
+                        code: ReasonCode::DeclaredGoodsNotSeen,
+                        sentence: format!("{} are declared but not seen in the image.", display_name(taxonomy, category)),
+                        evidence: json!({ "category": category, "share": share }),
+                        points: config.points.declared_goods_not_seen,
+                    });
+                }
+            }
+        }
+    }
+    reasons.extend(weight_mismatch(analysis, metadata, config));
+    if let Some(top) = analysis.anomaly_regions.first() {
+        reasons.push(Reason {
+            code: ReasonCode::Concealment,
+            sentence: format!(
+                "{} region(s) look unlike ordinary cargo (highest score {:.2}, threshold {:.2}).",
+                analysis.anomaly_regions.len(),
+                top.score,
+                analysis.anomaly_threshold
+            ),
+            evidence: json!({ "regions": analysis.anomaly_regions, "threshold": analysis.anomaly_threshold }),
+            points: config.points.concealment,
+        });
+    }
+    for rule in &config.high_risk {
+        if let Some(category) = seen.iter().find(|c| c.category == rule.category) {
+            reasons.push(Reason {
+                code: ReasonCode::HighRiskGoods,
+                sentence: format!("{} are high-risk goods ({:.0} % of the load).", display_name(taxonomy, &rule.category), 100.0 * category.share),
+                evidence: json!({ "category": rule.category, "share": category.share }),
+                points: rule.points,
+            });
+        }
+    }
+    let risk_score = reasons.iter().map(|r| r.points).sum::<u32>().min(100);
+    let lane = if risk_score >= config.red_from {
+        Lane::Red
+    } else if risk_score >= config.yellow_from {
+        Lane::Yellow
+    } else {
+        Lane::Green
+    };
+    Verdict { risk_score, lane, reasons }
+}
+
+/// The estimated mass against the declared gross weight; a load too dense to see through
+/// only gives a lower bound, which can show an overweight load but not an underweight one.
+fn weight_mismatch(analysis: &Analysis, metadata: &ScanMetadata, config: &TriageConfig) -> Option<Reason> {
+    let declared = metadata.declaration.gross_weight_kg();
+    let estimated = analysis.cargo_mass_kg;
+    if declared <= 0.0 {
+        return None;
+    }
+    let difference = estimated / declared - 1.0;
+    let lower_bound = analysis.containers.iter().any(|c| c.mass.saturated_share > config.saturated_above);
+    let mismatch = difference > config.weight_tolerance || (!lower_bound && difference < -config.weight_tolerance);
+    mismatch.then(|| Reason {
+        code: ReasonCode::WeightMismatch,
+        sentence: format!(
+            "The image weighs about {:.1} t against {:.1} t declared ({:+.0} %).",
+            estimated / 1000.0,
+            declared / 1000.0,
+            100.0 * difference
+        ),
+        evidence: json!({ "estimated_kg": estimated.round(), "declared_kg": declared, "tolerance": config.weight_tolerance, "lower_bound": lower_bound }),
+        points: config.points.weight_mismatch,
+    })
+}
+
+fn display_name<'a>(taxonomy: &'a Taxonomy, id: &'a str) -> &'a str {
+    taxonomy.index_of(id).map_or(id, |i| taxonomy.categories[i].name.as_str())
+}
+
+fn describe(seen: &[&crate::inference::analysis::CategoryShare]) -> String {
+    if seen.is_empty() {
+        return "goods of no clear category".to_owned();
+    }
+    seen.iter().map(|c| format!("{} {:.0} %", c.category, 100.0 * c.share)).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imaging::mass::MassEstimate;
+    use crate::inference::analysis::{CategoryShare, ContainerAnalysis, Heatmap, ImageSummary, StageTimings};
+    use crate::sim::truth::PixelBox;
+
+    const META: &str = r#"{"format_version": 1, "station_id": "S1", "station_scan_id": "A-1",
+        "captured_at": "2026-05-01T10:00:00Z", "energies_mev": {"high": 6, "low": 4},
+        "containers": [{"number": "CSQU3054383", "iso_type": "22G1"}],
+        "declaration": {"number": "D1", "declarant": "X", "items": [
+            {"hs_code": "610910", "description": "T-shirts", "quantity": 10, "unit": "cartons", "gross_weight_kg": 10000}]}}"#;
+
+    fn metadata() -> ScanMetadata {
+        ScanMetadata::from_json(META.as_bytes()).unwrap()
+    }
+
+    fn analysis(goods: &[(&str, f32)], mass_kg: f64, saturated_share: f64) -> Analysis {
+        let composition: Vec<CategoryShare> =
+            goods.iter().map(|&(c, share)| CategoryShare { category: c.into(), share, confidence: 0.9 }).collect();
+        let boxed = PixelBox { x0: 0, y0: 0, x1: 10, y1: 10 };
+        Analysis {
+            schema_version: 1,
+            image: ImageSummary { width: 10, height: 10, pixel_pitch_mm: 5.0, dual_energy: true, warnings: vec![] },
+            containers: vec![ContainerAnalysis {
+                outer: boxed,
+                interior: boxed,
+                loaded_share: if goods.is_empty() { 0.0 } else { 0.8 },
+                composition: composition.clone(),
+                mass: MassEstimate { kg: mass_kg, wall_attenuation: 0.08, saturated_share },
+                anomaly_score: 0.0,
+            }],
+            composition,
+            anomaly_score: 0.0,
+            anomaly_threshold: 0.5,
+            anomaly_regions: vec![],
+            cargo_mass_kg: mass_kg,
+            models: vec![],
+            timings_ms: StageTimings::default(),
+            heatmap: Heatmap::default(),
+        }
+    }
+
+    fn verdict(analysis: &Analysis, metadata: &ScanMetadata) -> Verdict {
+        triage(analysis, metadata, &Taxonomy::built_in(), &TriageConfig::default())
+    }
+
+    fn codes(v: &Verdict) -> Vec<ReasonCode> {
+        v.reasons.iter().map(|r| r.code).collect()
+    }
+
+    #[test]
+    fn matching_load_is_green() {
+        let v = verdict(&analysis(&[("textiles", 1.0)], 10_300.0, 0.0), &metadata());
+        assert_eq!((v.lane, v.risk_score), (Lane::Green, 0), "{v:?}");
+    }
+
+    #[test]
+    fn small_or_unsure_shares_are_not_goods() {
+        let mut a = analysis(&[("textiles", 0.95), ("tobacco", 0.05)], 10_000.0, 0.0);
+        assert!(codes(&verdict(&a, &metadata())).is_empty());
+        a.composition = vec![
+            CategoryShare { category: "textiles".into(), share: 0.7, confidence: 0.9 },
+            CategoryShare { category: "tobacco".into(), share: 0.3, confidence: 0.4 },
+        ];
+        assert!(codes(&verdict(&a, &metadata())).is_empty());
+    }
+
+    #[test]
+    fn undeclared_high_risk_goods_go_red_with_both_reasons() {
+        let v = verdict(&analysis(&[("textiles", 0.6), ("tobacco", 0.4)], 10_000.0, 0.0), &metadata());
+        assert_eq!(codes(&v), [ReasonCode::UndeclaredGoods, ReasonCode::HighRiskGoods]);
+        assert_eq!((v.lane, v.risk_score), (Lane::Red, 70));
+        assert!(v.reasons[0].sentence.contains("Cigarettes and tobacco cover 40 %"), "{}", v.reasons[0].sentence);
+    }
+
+    #[test]
+    fn a_lower_bound_mass_shows_overweight_but_not_underweight() {
+        let heavy = verdict(&analysis(&[("textiles", 1.0)], 15_000.0, 0.2), &metadata());
+        assert_eq!(codes(&heavy), [ReasonCode::WeightMismatch]);
+        let light_but_saturated = verdict(&analysis(&[("textiles", 1.0)], 5_000.0, 0.2), &metadata());
+        assert!(codes(&light_but_saturated).is_empty());
+        let light = verdict(&analysis(&[("textiles", 1.0)], 5_000.0, 0.0), &metadata());
+        assert_eq!(codes(&light), [ReasonCode::WeightMismatch]);
+        assert_eq!(light.lane, Lane::Yellow);
+    }
+
+    #[test]
+    fn declared_empty_but_loaded_and_unknown_codes() {
+        let mut empty = metadata();
+        empty.declaration.items.clear();
+        empty.declaration.empty = true;
+        let v = verdict(&analysis(&[("machinery", 1.0)], 3_000.0, 0.0), &empty);
+        assert_eq!(codes(&v), [ReasonCode::DeclaredEmptyButLoaded]);
+        assert_eq!(v.lane, Lane::Red);
+        assert!(codes(&verdict(&analysis(&[], 50.0, 0.0), &empty)).is_empty());
+
+        let mut unknown = metadata();
+        unknown.declaration.items[0].hs_code = crate::ingest::HsCode::parse("970110").unwrap();
+        let v = verdict(&analysis(&[("textiles", 1.0)], 10_000.0, 0.0), &unknown);
+        assert_eq!(codes(&v), [ReasonCode::UnknownHsCode, ReasonCode::UndeclaredGoods]);
+    }
+}

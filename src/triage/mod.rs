@@ -1,0 +1,52 @@
+//! Fourth step of a scan's journey: what the models saw against what was declared. Every
+//! mismatch becomes a [`Reason`] with a stable code, a sentence for the officer and its
+//! evidence; the reasons add up to a risk score and a lane.
+
+mod compare;
+mod config;
+
+pub use compare::triage;
+pub use config::{HighRiskRule, TriageConfig};
+
+use serde::Serialize;
+
+/// Why a scan was flagged. The codes are stable: they are stored, exported and matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonCode {
+    UndeclaredGoods,
+    DeclaredGoodsNotSeen,
+    DeclaredEmptyButLoaded,
+    WeightMismatch,
+    Concealment,
+    HighRiskGoods,
+    UnknownHsCode,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reason {
+    pub code: ReasonCode,
+    /// Plain words for the officer.
+    pub sentence: String,
+    /// What the reason rests on: shares, masses, scores, boxes.
+    pub evidence: serde_json::Value,
+    /// Contribution to the risk score.
+    pub points: u32,
+}
+
+/// Green: release. Yellow: document check. Red: physical inspection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lane {
+    Green,
+    Yellow,
+    Red,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    /// 0 to 100.
+    pub risk_score: u32,
+    pub lane: Lane,
+    pub reasons: Vec<Reason>,
+}
