@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use scantriage::imaging::decode::Limits;
 use scantriage::inference::{Analysis, Engine, InferencePool, ModelRegistry, PoolConfig, init_runtime};
 use scantriage::ingest::ScanMetadata;
-use scantriage::sim::truth::PixelBox;
+use scantriage::imaging::PixelBox;
 use serde::{Deserialize, Serialize};
 
 const SHARE_TOLERANCE: f32 = 0.03;

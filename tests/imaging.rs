@@ -18,7 +18,8 @@ use scantriage::ingest::ScanMetadata;
 use scantriage::sim::cargo::Goods;
 use scantriage::sim::detector::Dose;
 use scantriage::sim::scenario::Scenario;
-use scantriage::sim::truth::{GroundTruth, PixelBox};
+use scantriage::imaging::PixelBox;
+use scantriage::sim::truth::GroundTruth;
 use scantriage::sim::{Layout, SimOptions, SimulatedScan, simulate};
 use scantriage::taxonomy::Taxonomy;
 

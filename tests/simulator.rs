@@ -9,7 +9,8 @@ use scantriage::sim::cargo::Goods;
 use scantriage::sim::detector::Dose;
 use scantriage::sim::output::{HIGH_FILE, LABELS_FILE, LOW_FILE, METADATA_FILE, TRUTH_FILE, write_scan};
 use scantriage::sim::scenario::Scenario;
-use scantriage::sim::truth::{GroundTruth, PixelBox};
+use scantriage::imaging::PixelBox;
+use scantriage::sim::truth::GroundTruth;
 use scantriage::sim::{Layout, SimOptions, SimulatedScan, simulate};
 use scantriage::taxonomy::Taxonomy;
 

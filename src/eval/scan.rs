@@ -13,7 +13,8 @@ use crate::inference::Engine;
 use crate::ingest::ScanMetadata;
 use crate::sim::output::{HIGH_FILE, LABELS_FILE, LOW_FILE, METADATA_FILE, TRUTH_FILE};
 use crate::sim::scenario::Scenario;
-use crate::sim::truth::{GroundTruth, PixelBox};
+use crate::imaging::PixelBox;
+use crate::sim::truth::GroundTruth;
 use crate::triage::{ReasonCode, TriageConfig, triage};
 
 /// Tiles whose majority label covers less than this share are mixed; training left them out.

@@ -17,7 +17,7 @@
 
 use ndarray::{ArrayView2, s};
 
-use crate::sim::truth::PixelBox;
+use crate::imaging::PixelBox;
 
 /// Attenuation of the roof line (about 1 to 2.5 once blurred with the air above it), well
 /// above air and its noise (about 0.01 at low dose).

@@ -1,7 +1,7 @@
 //! Cargo mass from the image: at MeV energies attenuation is almost proportional to mass
 //! thickness whatever the material, so integrating it over the cargo space weighs the load.
 
-use crate::sim::truth::PixelBox;
+use crate::imaging::PixelBox;
 
 /// High-energy mass attenuation (cm²/g) assumed for any cargo: the middle of organic goods
 /// (≈ 0.0385) and iron (≈ 0.0362), so the material alone errs by at most about 3 %.

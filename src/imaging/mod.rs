@@ -2,7 +2,10 @@
 //! look at.
 
 pub mod decode;
+mod geometry;
 pub mod locate;
 pub mod mass;
 pub mod preprocess;
 pub mod render;
+
+pub use geometry::PixelBox;

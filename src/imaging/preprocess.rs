@@ -27,7 +27,7 @@ use ndarray::{Array2, Array4, ArrayView2, Axis, Zip, s};
 use serde::Deserialize;
 
 use super::decode::ScanImages;
-use crate::sim::truth::PixelBox;
+use crate::imaging::PixelBox;
 
 const C0_MAX: f32 = 1.5;
 const C1_LIMIT: f32 = 4.0;

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::imaging::mass::MassEstimate;
-use crate::sim::truth::PixelBox;
+use crate::imaging::PixelBox;
 
 /// Bumped when a field changes meaning or disappears.
 pub const ANALYSIS_SCHEMA_VERSION: u32 = 1;

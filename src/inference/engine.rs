@@ -16,7 +16,7 @@ use crate::imaging::locate::{ContainerBox, LocateError, locate_containers};
 use crate::imaging::mass::estimate_cargo_mass;
 use crate::imaging::preprocess::{Attenuation, Tiles};
 use crate::ingest::ScanMetadata;
-use crate::sim::truth::PixelBox;
+use crate::imaging::PixelBox;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
@@ -63,12 +63,13 @@ impl Engine {
         })?;
         let interiors: Vec<PixelBox> = containers.iter().map(|c| c.interior).collect();
         let preprocessing = &self.pool.registry().manifest().preprocessing;
-        let tiles = timed(&mut timings.preprocess, || preprocessing.tiles(&attenuation, &interiors));
+        let mut tiles = timed(&mut timings.preprocess, || preprocessing.tiles(&attenuation, &interiors));
 
-        // Both models at once, on different workers.
+        // Both models at once, on different workers; merging needs only the tiles' origins.
         let classify_started = Instant::now();
-        let probabilities = self.pool.submit_classify(tiles.data.clone())?;
-        let anomaly = self.pool.submit_anomaly(tiles.data.clone())?;
+        let data = std::mem::take(&mut tiles.data);
+        let probabilities = self.pool.submit_classify(data.clone())?;
+        let anomaly = self.pool.submit_anomaly(data)?;
         let probabilities = probabilities.wait()?;
         timings.classify = elapsed_ms(classify_started);
         let anomaly = anomaly.wait()?;

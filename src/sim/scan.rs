@@ -13,7 +13,8 @@ use super::container;
 use super::detector::{Detector, Dose, gaussian};
 use super::scenario::{ContainerPlan, Scenario};
 use super::truck;
-use super::truth::{ConcealedTruth, ContainerTruth, ContentTruth, GroundTruth, PixelBox};
+use super::truth::{ConcealedTruth, ContainerTruth, ContentTruth, GroundTruth};
+use crate::imaging::PixelBox;
 use crate::ingest::{
     ContainerInfo, ContainerLength, ContainerNumber, Declaration, DeclaredItem, Energies, IsoTypeCode,
     ScanMetadata, FORMAT_VERSION,

@@ -7,30 +7,8 @@ use super::cargo::Goods;
 use super::concealment::ConcealmentKind;
 use super::detector::Dose;
 use super::scenario::Scenario;
+use crate::imaging::PixelBox;
 use crate::ingest::ContainerLength;
-
-/// A box in image pixels, `x1`/`y1` exclusive; rows count from the top.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PixelBox {
-    pub x0: u32,
-    pub y0: u32,
-    pub x1: u32,
-    pub y1: u32,
-}
-
-impl PixelBox {
-    pub fn width(&self) -> u32 {
-        self.x1 - self.x0
-    }
-
-    pub fn height(&self) -> u32 {
-        self.y1 - self.y0
-    }
-
-    pub fn contains(&self, other: &PixelBox) -> bool {
-        self.x0 <= other.x0 && self.y0 <= other.y0 && other.x1 <= self.x1 && other.y1 <= self.y1
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroundTruth {

@@ -142,7 +142,7 @@ mod tests {
     use super::*;
     use crate::imaging::mass::MassEstimate;
     use crate::inference::analysis::{CategoryShare, ContainerAnalysis, Heatmap, ImageSummary, StageTimings};
-    use crate::sim::truth::PixelBox;
+    use crate::imaging::PixelBox;
 
     const META: &str = r#"{"format_version": 1, "station_id": "S1", "station_scan_id": "A-1",
         "captured_at": "2026-05-01T10:00:00Z", "energies_mev": {"high": 6, "low": 4},
