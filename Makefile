@@ -9,9 +9,10 @@ run: ort
 	$(CARGO) run --release -- simulate --out $(OUT) --count 20 --seed 1
 	@echo "Scans written to $(OUT)/ (one folder per scan: high.png, low.png, meta.json, truth.json, labels.png)"
 
-## Every test: unit, integration, and the benches once each in test mode.
+## Every test: unit, integration, and the benches once each in test mode. The storage tests
+## also run against a throwaway PostgreSQL server (installed from Debian's packages if missing).
 test: ort
-	$(CARGO) test --all-targets
+	./scripts/with-postgres.sh $(CARGO) test --all-targets
 
 ## Regenerate the committed samples and their previews (see samples/README.md).
 samples:

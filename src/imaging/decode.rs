@@ -123,8 +123,39 @@ pub struct ScanImages {
     pub warnings: Vec<ImageWarning>,
 }
 
+/// What an image is, read from its header without decoding a pixel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageHeader {
+    pub width: u32,
+    pub height: u32,
+    pub format: ImageFormat,
+    pub bit_depth: u8,
+}
+
+/// Checks an image's format, size and pixel kind from its header: what an upload is checked
+/// for before it is acknowledged.
+pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<ImageHeader, DecodeError> {
+    match open(bytes, limits)? {
+        Opened::Png(decoder) => header(&decoder, ImageFormat::Png),
+        Opened::Tiff(decoder) => header(&decoder, ImageFormat::Tiff),
+    }
+}
+
 /// Decodes one PNG or TIFF image of a scan.
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, DecodeError> {
+    match open(bytes, limits)? {
+        Opened::Png(decoder) => read(decoder, ImageFormat::Png),
+        Opened::Tiff(decoder) => read(decoder, ImageFormat::Tiff),
+    }
+}
+
+enum Opened<'a> {
+    Png(PngDecoder<Cursor<&'a [u8]>>),
+    Tiff(TiffDecoder<Cursor<&'a [u8]>>),
+}
+
+/// Reads the header and checks the declared size before any pixel buffer exists.
+fn open<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Opened<'a>, DecodeError> {
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         let (width, height, bit_depth) = png_header(bytes)
             .ok_or_else(|| DecodeError::Corrupt { format: ImageFormat::Png, reason: "no IHDR chunk".into() })?;
@@ -135,13 +166,13 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, DecodeError
         }
         let decoder =
             PngDecoder::with_limits(Cursor::new(bytes), limits.for_codec()).map_err(codec_error(ImageFormat::Png))?;
-        read(decoder, ImageFormat::Png)
+        Ok(Opened::Png(decoder))
     } else if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
         let mut decoder = TiffDecoder::new(Cursor::new(bytes)).map_err(codec_error(ImageFormat::Tiff))?;
         let (width, height) = decoder.dimensions();
         check_size(width, height, limits)?;
         decoder.set_limits(limits.for_codec()).map_err(codec_error(ImageFormat::Tiff))?;
-        read(decoder, ImageFormat::Tiff)
+        Ok(Opened::Tiff(decoder))
     } else {
         Err(DecodeError::UnknownFormat)
     }
@@ -194,13 +225,18 @@ fn check_size(width: u32, height: u32, limits: &Limits) -> Result<(), DecodeErro
     Ok(())
 }
 
-fn read(decoder: impl ImageDecoder, format: ImageFormat) -> Result<DecodedImage, DecodeError> {
+fn header(decoder: &impl ImageDecoder, format: ImageFormat) -> Result<ImageHeader, DecodeError> {
     let (width, height) = decoder.dimensions();
-    let source_bit_depth = match decoder.original_color_type() {
+    let bit_depth = match decoder.original_color_type() {
         ExtendedColorType::L16 => 16,
         ExtendedColorType::L8 => 8,
         other => return Err(DecodeError::Unsupported { found: describe(other) }),
     };
+    Ok(ImageHeader { width, height, format, bit_depth })
+}
+
+fn read(decoder: impl ImageDecoder, format: ImageFormat) -> Result<DecodedImage, DecodeError> {
+    let ImageHeader { width, height, bit_depth: source_bit_depth, .. } = header(&decoder, format)?;
     // Both sizes are within the limits checked before, so this allocation is bounded.
     let mut bytes = vec![0; usize::try_from(decoder.total_bytes()).unwrap_or(usize::MAX)];
     decoder.read_image(&mut bytes).map_err(codec_error(format))?;

@@ -1,7 +1,7 @@
 //! What the models see in one scan: the structured, explainable result the offline `scan`
 //! command prints and the HTTP API returns.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::imaging::mass::MassEstimate;
 use crate::imaging::PixelBox;
@@ -9,7 +9,7 @@ use crate::imaging::PixelBox;
 /// Bumped when a field changes meaning or disappears.
 pub const ANALYSIS_SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Analysis {
     pub schema_version: u32,
     pub image: ImageSummary,
@@ -30,7 +30,7 @@ pub struct Analysis {
     pub heatmap: Heatmap,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImageSummary {
     pub width: u32,
     pub height: u32,
@@ -40,7 +40,7 @@ pub struct ImageSummary {
     pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ContainerAnalysis {
     pub outer: PixelBox,
     pub interior: PixelBox,
@@ -52,14 +52,14 @@ pub struct ContainerAnalysis {
 }
 
 /// A goods category, its share of the loaded area and the classifier's mean confidence there.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CategoryShare {
     pub category: String,
     pub share: f32,
     pub confidence: f32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AnomalyRegion {
     pub container: usize,
     #[serde(rename = "box")]
@@ -67,14 +67,14 @@ pub struct AnomalyRegion {
     pub score: f32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModelVersion {
     pub name: String,
     pub version: String,
     pub sha256: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct StageTimings {
     pub decode: f64,
     pub locate: f64,
@@ -86,7 +86,7 @@ pub struct StageTimings {
 }
 
 /// Anomaly scores on a grid of `cell` × `cell` pixels covering the image (0 outside cargo).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Heatmap {
     pub cell: u32,
     pub columns: u32,

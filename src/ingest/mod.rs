@@ -28,6 +28,8 @@ macro_rules! validated_string {
 
 mod container_number;
 mod hs_code;
+pub mod images;
+pub mod intake;
 mod metadata;
 
 pub use container_number::{ContainerNumber, ContainerNumberError};

@@ -8,7 +8,7 @@ mod config;
 pub use compare::triage;
 pub use config::{HighRiskRule, TriageConfig};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why a scan was flagged. The codes are stable: they are stored, exported and matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -35,12 +35,33 @@ pub struct Reason {
 }
 
 /// Green: release. Yellow: document check. Red: physical inspection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Lane {
     Green,
     Yellow,
     Red,
+}
+
+impl Lane {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lane::Green => "green",
+            Lane::Yellow => "yellow",
+            Lane::Red => "red",
+        }
+    }
+}
+
+impl std::str::FromStr for Lane {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        [Lane::Green, Lane::Yellow, Lane::Red]
+            .into_iter()
+            .find(|lane| lane.as_str() == text)
+            .ok_or_else(|| format!("unknown lane {text:?}; expected green, yellow or red"))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

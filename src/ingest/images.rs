@@ -1,0 +1,136 @@
+//! Where uploaded images are kept: content-addressed by sha256, so a retried upload stores
+//! nothing twice and a stored image can always be checked against its name.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use sha2::{Digest, Sha256};
+
+/// The sha256 of an image's bytes, lowercase hex: its name in the store.
+pub fn image_key(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImageStoreError {
+    #[error("image store at {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("no image {0} in the store")]
+    Missing(String),
+    #[error("image {key} in the store is damaged: its content no longer matches its sha256")]
+    Damaged { key: String },
+}
+
+/// Durable storage for scan images. The local filesystem is the default; an S3-compatible
+/// object store (e.g. with the `object_store` crate) can implement the same two calls for
+/// several instances sharing one store.
+#[async_trait]
+pub trait ImageStore: Send + Sync {
+    /// Stores the bytes under their sha256 and returns it once they are durable.
+    async fn put(&self, bytes: &[u8]) -> Result<String, ImageStoreError>;
+    /// The bytes stored under `key`, checked against it.
+    async fn get(&self, key: &str) -> Result<Vec<u8>, ImageStoreError>;
+}
+
+/// Images as files `<root>/<first two hex digits>/<sha256>`, each written to a temporary file,
+/// synced, renamed into place and its directory synced: after `put` returns, a crash or power
+/// loss cannot take the image back.
+#[derive(Debug, Clone)]
+pub struct FsImageStore {
+    root: PathBuf,
+}
+
+impl FsImageStore {
+    pub fn new(root: impl Into<PathBuf>) -> Result<Self, ImageStoreError> {
+        let root = root.into();
+        std::fs::create_dir_all(&root).map_err(|source| ImageStoreError::Io { path: root.clone(), source })?;
+        Ok(Self { root })
+    }
+
+    fn path_of(&self, key: &str) -> Option<PathBuf> {
+        let valid = key.len() == 64 && key.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        valid.then(|| self.root.join(&key[..2]).join(key))
+    }
+
+    fn put_blocking(&self, key: &str, bytes: &[u8]) -> Result<(), ImageStoreError> {
+        let path = self.path_of(key).expect("a sha256 is a valid key");
+        if path.exists() {
+            return Ok(());
+        }
+        let dir = path.parent().expect("keys live in a subdirectory");
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| ImageStoreError::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let mut file = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
+        file.write_all(bytes).map_err(io(file.path()))?;
+        file.as_file().sync_all().map_err(io(file.path()))?;
+        file.persist(&path).map_err(|e| ImageStoreError::Io { path: path.clone(), source: e.error })?;
+        sync_dir(dir).map_err(io(dir))?;
+        sync_dir(&self.root).map_err(io(&self.root))
+    }
+
+    fn get_blocking(&self, key: &str) -> Result<Vec<u8>, ImageStoreError> {
+        let path = self.path_of(key).ok_or_else(|| ImageStoreError::Missing(key.to_owned()))?;
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ImageStoreError::Missing(key.to_owned())),
+            Err(source) => return Err(ImageStoreError::Io { path, source }),
+        };
+        if image_key(&bytes) != key {
+            return Err(ImageStoreError::Damaged { key: key.to_owned() });
+        }
+        Ok(bytes)
+    }
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[async_trait]
+impl ImageStore for FsImageStore {
+    async fn put(&self, bytes: &[u8]) -> Result<String, ImageStoreError> {
+        let key = image_key(bytes);
+        let (store, owned, k) = (self.clone(), bytes.to_vec(), key.clone());
+        blocking(move || store.put_blocking(&k, &owned)).await?;
+        Ok(key)
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, ImageStoreError> {
+        let (store, key) = (self.clone(), key.to_owned());
+        blocking(move || store.get_blocking(&key)).await
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ImageStoreError> + Send + 'static,
+) -> Result<T, ImageStoreError> {
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn stores_by_content_and_detects_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsImageStore::new(dir.path()).unwrap();
+        let key = store.put(b"scan bytes").await.unwrap();
+        assert_eq!(key, image_key(b"scan bytes"));
+        assert_eq!(store.put(b"scan bytes").await.unwrap(), key, "the same bytes again are the same image");
+        assert_eq!(store.get(&key).await.unwrap(), b"scan bytes");
+
+        std::fs::write(dir.path().join(&key[..2]).join(&key), b"scan bytez").unwrap();
+        assert!(matches!(store.get(&key).await, Err(ImageStoreError::Damaged { .. })));
+        assert!(matches!(store.get(&"0".repeat(64)).await, Err(ImageStoreError::Missing(_))));
+        assert!(matches!(store.get("../../etc/passwd").await, Err(ImageStoreError::Missing(_))), "keys are never paths");
+    }
+}

@@ -1,0 +1,40 @@
+//! PostgreSQL, for several service instances sharing one queue.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+
+use super::Backend;
+
+#[derive(Debug)]
+pub(super) struct Postgres;
+
+#[async_trait]
+impl Backend for Postgres {
+    fn name(&self) -> &'static str {
+        "postgresql"
+    }
+
+    async fn connect(&self, url: &str) -> Result<AnyPool, sqlx::Error> {
+        AnyPoolOptions::new().max_connections(10).acquire_timeout(Duration::from_secs(30)).connect(url).await
+    }
+
+    fn migrations(&self) -> &'static [(i64, &'static str)] {
+        &[(1, include_str!("migrations/postgres/0001_scans.sql"))]
+    }
+
+    fn migration_lock(&self) -> Option<&'static str> {
+        // The lock function returns void, which the query layer cannot read: select around it.
+        Some("SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(6346)) AS migration_lock")
+    }
+
+    fn skip_locked_rows(&self) -> &'static str {
+        "FOR UPDATE SKIP LOCKED"
+    }
+
+    fn single_instance(&self) -> bool {
+        false
+    }
+}

@@ -1,0 +1,297 @@
+//! The store and the officers' workflow, the same stories on SQLite and on a real PostgreSQL
+//! server (started by `make test`, see scripts/with-postgres.sh).
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use scantriage::queue::{
+    Decision, Inserted, NewScan, Outcome, QueueFilter, ScanState, Store, StoredAnalysis, now_ms,
+};
+use scantriage::review::{self, Action, Officer, ReviewError, Role};
+use scantriage::triage::{Lane, Reason, ReasonCode, Verdict};
+use serde_json::json;
+use sqlx::Connection;
+
+const LEASE: Duration = Duration::from_secs(60);
+
+fn new_scan(station: &str, station_scan_id: &str, digest: &str) -> NewScan {
+    NewScan {
+        id: uuid::Uuid::now_v7().to_string(),
+        station_id: station.into(),
+        station_scan_id: station_scan_id.into(),
+        content_digest: digest.into(),
+        metadata: json!({ "station_id": station }).to_string(),
+        high_image: "a".repeat(64),
+        low_image: None,
+        containers: "MSCU1234565".into(),
+        declared_goods: "toys (950300)".into(),
+    }
+}
+
+fn analysis() -> StoredAnalysis {
+    StoredAnalysis {
+        analysis: json!({ "anomaly_score": 0.1 }),
+        heatmap: json!({ "cell": 16 }),
+        models: json!([{ "name": "classifier", "version": "1", "sha256": "ab" }]),
+    }
+}
+
+fn verdict(lane: Lane, risk_score: u32) -> Verdict {
+    let reasons = match lane {
+        Lane::Green => vec![],
+        _ => vec![Reason {
+            code: ReasonCode::UndeclaredGoods,
+            sentence: "tobacco not declared".into(),
+            evidence: json!({}),
+            points: risk_score,
+        }],
+    };
+    Verdict { risk_score, lane, reasons }
+}
+
+fn officer(name: &str) -> Officer {
+    Officer { name: name.into(), role: Role::Officer }
+}
+
+async fn insert(store: &Store, station: &str, n: usize) -> String {
+    match store.insert_scan(&new_scan(station, &format!("{n:04}"), &format!("digest-{n}"))).await.unwrap() {
+        Inserted::New { id } => id,
+        other => panic!("expected a new scan, got {other:?}"),
+    }
+}
+
+/// Inserts a scan and takes it through analysis and triage into `lane`.
+async fn routed(store: &Store, station: &str, n: usize, lane: Lane, risk: u32) -> String {
+    let id = insert(store, station, n).await;
+    let job = store.claim_analysis("w", LEASE, 3).await.unwrap().expect("a scan to analyse");
+    assert_eq!(job.scan_id, id);
+    assert!(store.finish_analysis(&job, &analysis()).await.unwrap());
+    store.route(&id, &verdict(lane, risk)).await.unwrap();
+    id
+}
+
+async fn state(store: &Store, id: &str) -> ScanState {
+    store.scan(id).await.unwrap().unwrap().state
+}
+
+async fn uploads_are_idempotent_per_station_scan_id(store: Store) {
+    let first = store.insert_scan(&new_scan("GATE-1", "0001", "d1")).await.unwrap();
+    let Inserted::New { id } = first else { panic!("{first:?}") };
+    let again = store.insert_scan(&new_scan("GATE-1", "0001", "d1")).await.unwrap();
+    assert_eq!(again, Inserted::Duplicate { id: id.clone() });
+    let changed = store.insert_scan(&new_scan("GATE-1", "0001", "d2")).await.unwrap();
+    assert_eq!(changed, Inserted::Conflict { id: id.clone() });
+    let other_station = store.insert_scan(&new_scan("GATE-2", "0001", "d2")).await.unwrap();
+    assert!(matches!(other_station, Inserted::New { .. }));
+    assert_eq!(store.backlog().await.unwrap(), 2);
+    assert_eq!(state(&store, &id).await, ScanState::Received);
+}
+
+async fn a_scan_moves_through_every_state_and_the_log_tells_it(store: Store) {
+    let red = routed(&store, "GATE-1", 1, Lane::Red, 75).await;
+    let green = routed(&store, "GATE-1", 2, Lane::Green, 5).await;
+    assert_eq!(state(&store, &red).await, ScanState::Queued);
+    assert_eq!(state(&store, &green).await, ScanState::Released, "green scans are recorded, not queued");
+    assert_eq!(store.backlog().await.unwrap(), 0);
+
+    let ana = officer("ana");
+    review::act(&store, &ana, &red, &Action::Claim { lease: LEASE }).await.unwrap();
+    let decided = review::act(
+        &store,
+        &ana,
+        &red,
+        &Action::Decide { decision: Decision::PhysicalInspectionOrdered, notes: "dense block".into() },
+    )
+    .await
+    .unwrap();
+    assert_eq!(decided.state, ScanState::Decided);
+    assert_eq!(decided.claim, None);
+    let closed = review::act(&store, &officer("ben"), &red, &Action::RecordOutcome { outcome: Outcome::Seizure, notes: "".into() })
+        .await
+        .unwrap();
+    assert_eq!(closed.state, ScanState::Closed);
+
+    let log = store.audit_log(&red).await.unwrap();
+    let actions: Vec<_> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["received", "analysis_started", "analysed", "queued", "claimed", "decided", "outcome_recorded"]);
+    let actors: Vec<_> = log.iter().map(|e| e.actor.as_str()).collect();
+    assert_eq!(actors, ["GATE-1", "system", "system", "system", "ana", "ana", "ben"]);
+    assert_eq!(log[5].previous_state, Some(ScanState::Queued));
+    assert_eq!(log[5].new_state, Some(ScanState::Decided));
+    assert_eq!(log[5].details["decision"], "physical_inspection_ordered");
+    assert!(log.windows(2).all(|w| w[0].seq < w[1].seq && w[0].at <= w[1].at));
+
+    let outcomes = store.outcomes(None).await.unwrap();
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(outcomes[0].scan_id, red);
+    assert_eq!(outcomes[0].reasons, ["undeclared_goods"]);
+    assert_eq!(outcomes[0].models[0]["name"], "classifier");
+    assert_eq!(outcomes[0].outcome, Some(Outcome::Seizure));
+    let mut jsonl = Vec::new();
+    review::write_jsonl(&outcomes, &mut jsonl).unwrap();
+    let line: serde_json::Value = serde_json::from_slice(jsonl.split(|&b| b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(line["decision"], "physical_inspection_ordered");
+}
+
+async fn a_lapsed_analysis_is_taken_over_and_the_late_result_dropped(store: Store) {
+    let id = insert(&store, "GATE-1", 1).await;
+    let first = store.claim_analysis("w1", Duration::from_millis(1), 3).await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let second = match store.claim_analysis("w2", LEASE, 3).await.unwrap() {
+        Some(job) => job,
+        None => panic!("the lapsed analysis is taken over"),
+    };
+    assert_eq!((second.scan_id.as_str(), second.attempt), (id.as_str(), 2));
+    assert!(!store.finish_analysis(&first, &analysis()).await.unwrap(), "the first worker lost its lease");
+    assert!(store.finish_analysis(&second, &analysis()).await.unwrap());
+    assert!(!store.finish_analysis(&second, &analysis()).await.unwrap(), "one analysis per scan");
+    assert_eq!(state(&store, &id).await, ScanState::Analysed);
+    assert_eq!(store.awaiting_triage().await.unwrap().len(), 1);
+}
+
+async fn a_scan_interrupted_too_often_fails(store: Store) {
+    let id = insert(&store, "GATE-1", 1).await;
+    for attempt in 1..=2 {
+        let job = store.claim_analysis("w", Duration::from_millis(1), 2).await.unwrap().unwrap();
+        assert_eq!(job.attempt, attempt);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(store.claim_analysis("w", LEASE, 2).await.unwrap().is_none());
+    let scan = store.scan(&id).await.unwrap().unwrap();
+    assert_eq!(scan.state, ScanState::Failed);
+    assert_eq!(scan.failure.as_deref(), Some("analysis was interrupted 2 times"));
+}
+
+async fn the_queue_is_ordered_by_risk_then_age_and_filtered(store: Store) {
+    let low_old = routed(&store, "GATE-1", 1, Lane::Yellow, 35).await;
+    let high = routed(&store, "GATE-2", 2, Lane::Red, 90).await;
+    let low_new = routed(&store, "GATE-1", 3, Lane::Yellow, 35).await;
+    routed(&store, "GATE-1", 4, Lane::Green, 0).await;
+    let ids = |entries: Vec<scantriage::queue::QueueEntry>| entries.into_iter().map(|e| e.id).collect::<Vec<_>>();
+
+    assert_eq!(ids(store.queue(&QueueFilter::default()).await.unwrap()), [high.clone(), low_old.clone(), low_new.clone()]);
+    let yellow = QueueFilter { lane: Some(Lane::Yellow), ..Default::default() };
+    assert_eq!(ids(store.queue(&yellow).await.unwrap()), [low_old.clone(), low_new.clone()]);
+    let gate2 = QueueFilter { station: Some("GATE-2".into()), ..Default::default() };
+    assert_eq!(ids(store.queue(&gate2).await.unwrap()), [high.clone()]);
+    let released = QueueFilter { state: Some(ScanState::Released), ..Default::default() };
+    assert_eq!(store.queue(&released).await.unwrap().len(), 1);
+    let page = QueueFilter { limit: Some(1), offset: Some(1), ..Default::default() };
+    assert_eq!(ids(store.queue(&page).await.unwrap()), [low_old.clone()]);
+    let entry = &store.queue(&gate2).await.unwrap()[0];
+    assert_eq!(entry.reasons, ["undeclared_goods"]);
+    assert_eq!(entry.risk_score, Some(90));
+}
+
+async fn concurrent_claimers_never_share_a_scan(store: Store) {
+    const SCANS: usize = 24;
+    for n in 0..SCANS {
+        routed(&store, "GATE-1", n, Lane::Red, 40 + (n % 7) as u32).await;
+    }
+    let claimers = (0..6).map(|k| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let me = officer(&format!("officer-{k}"));
+            let mut mine = Vec::new();
+            while let Some(scan) = review::claim_next(&store, &me, &QueueFilter::default(), LEASE).await.unwrap() {
+                assert_eq!(scan.claim.as_ref().unwrap().officer, me.name);
+                mine.push(scan.id);
+            }
+            mine
+        })
+    });
+    let mut all = Vec::new();
+    for claimer in claimers {
+        all.extend(claimer.await.unwrap());
+    }
+    let distinct: HashSet<_> = all.iter().collect();
+    assert_eq!(all.len(), SCANS, "every scan claimed once");
+    assert_eq!(distinct.len(), SCANS, "no scan claimed twice");
+
+    // The same scan claimed by id from many tasks at once: exactly one officer gets it.
+    let contested = routed(&store, "GATE-9", 99, Lane::Red, 99).await;
+    let attempts = (0..6).map(|k| {
+        let (store, id) = (store.clone(), contested.clone());
+        tokio::spawn(async move { review::act(&store, &officer(&format!("o{k}")), &id, &Action::Claim { lease: LEASE }).await })
+    });
+    let mut won = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Ok(_) => won += 1,
+            Err(ReviewError::ClaimedByOther { .. }) => {}
+            Err(other) => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(won, 1);
+}
+
+async fn an_abandoned_claim_lapses(store: Store) {
+    let id = routed(&store, "GATE-1", 1, Lane::Red, 80).await;
+    review::act(&store, &officer("ana"), &id, &Action::Claim { lease: Duration::from_millis(50) }).await.unwrap();
+    let err = review::act(&store, &officer("ben"), &id, &Action::Claim { lease: LEASE }).await.unwrap_err();
+    assert!(matches!(err, ReviewError::ClaimedByOther { .. }), "{err}");
+    assert!(review::claim_next(&store, &officer("ben"), &QueueFilter::default(), LEASE).await.unwrap().is_none());
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    let taken = review::claim_next(&store, &officer("ben"), &QueueFilter::default(), LEASE).await.unwrap().unwrap();
+    assert_eq!(taken.id, id);
+    assert!(taken.claim.unwrap().until > now_ms());
+}
+
+async fn the_audit_log_cannot_be_changed(store: Store, url: String) {
+    let id = insert(&store, "GATE-1", 1).await;
+    let mut connection = sqlx::AnyConnection::connect(&url).await.unwrap();
+    for sql in ["UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"] {
+        let err = sqlx::query(sql).execute(&mut connection).await.expect_err(sql);
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    assert_eq!(store.audit_log(&id).await.unwrap().len(), 1);
+}
+
+macro_rules! on_both_backends {
+    ($($story:ident),+ $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $story() {
+                let (store, _url, _dir) = crate::support::sqlite_store().await;
+                super::$story(store).await;
+            })+
+
+            #[tokio::test]
+            async fn the_audit_log_cannot_be_changed() {
+                let (store, url, _dir) = crate::support::sqlite_store().await;
+                super::the_audit_log_cannot_be_changed(store, url).await;
+            }
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $story() {
+                let (store, _url) = crate::support::postgres_store().await;
+                super::$story(store).await;
+            })+
+
+            #[tokio::test]
+            async fn the_audit_log_cannot_be_changed() {
+                let (store, url) = crate::support::postgres_store().await;
+                super::the_audit_log_cannot_be_changed(store, url).await;
+            }
+        }
+    };
+}
+
+on_both_backends!(
+    uploads_are_idempotent_per_station_scan_id,
+    a_scan_moves_through_every_state_and_the_log_tells_it,
+    a_lapsed_analysis_is_taken_over_and_the_late_result_dropped,
+    a_scan_interrupted_too_often_fails,
+    the_queue_is_ordered_by_risk_then_age_and_filtered,
+    concurrent_claimers_never_share_a_scan,
+    an_abandoned_claim_lapses,
+);
+
+#[tokio::test]
+async fn unsupported_urls_are_refused_with_the_forms_that_work() {
+    let err = Store::open("mysql://localhost/x").await.unwrap_err();
+    assert!(err.to_string().contains("sqlite:///"), "{err}");
+}
