@@ -10,7 +10,7 @@ use ndarray::{Array2, Axis, s};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use scantriage::imaging::decode::{
-    DecodeError, DecodedImage, Energy, ImageWarning, Limits, ScanImages, decode, decode_scan, pair,
+    DecodeError, DecodedImage, Energy, ImageWarning, Limits, ScanImages, decode, decode_scan, inspect, pair,
 };
 use scantriage::imaging::locate::{ContainerBox, LocateError, locate_containers};
 use scantriage::imaging::preprocess::{Attenuation, Preprocessing};
@@ -145,18 +145,23 @@ fn truncated_and_random_files_are_refused_without_panic() {
     for cut in [0, 4, 8, 16, 30, 33, 60, 1000, png.len() / 2, png.len() - 100] {
         let error = decode(&png[..cut], &Limits::default()).unwrap_err();
         assert!(matches!(error, DecodeError::Corrupt { .. } | DecodeError::UnknownFormat), "cut at {cut}: {error}");
+        // What an upload is checked with at the door catches the cut without decoding.
+        let error = inspect(&png[..cut], &Limits::default()).unwrap_err();
+        assert!(matches!(error, DecodeError::Corrupt { .. } | DecodeError::UnknownFormat), "cut at {cut}: {error}");
     }
+    assert_eq!(inspect(&png, &Limits::default()).unwrap().bit_depth, 16);
     let tiff = encode(GrayImage::new(64, 64), ImageFormat::Tiff);
     assert!(decode(&tiff[..tiff.len() / 2], &Limits::default()).is_err());
     let mut rng = ChaCha8Rng::seed_from_u64(1000);
     for i in 0..300 {
         let mut bytes: Vec<u8> = (0..rng.random_range(0..2000)).map(|_| rng.random()).collect();
         match i % 3 {
-            0 => assert!(decode(&bytes, &Limits::default()).is_err()),
+            0 => assert!(decode(&bytes, &Limits::default()).is_err() && inspect(&bytes, &Limits::default()).is_err()),
             // Valid magic and header with random damage: any outcome but a panic.
             1 => {
                 bytes.splice(0..0, png[..100.min(png.len())].iter().copied());
                 let _ = decode(&bytes, &Limits::default());
+                let _ = inspect(&bytes, &Limits::default());
             }
             _ => {
                 let mut damaged = tiff.clone();

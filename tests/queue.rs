@@ -175,11 +175,11 @@ async fn the_queue_is_ordered_by_risk_then_age_and_filtered(store: Store) {
     let yellow = QueueFilter { lane: Some(Lane::Yellow), ..Default::default() };
     assert_eq!(ids(store.queue(&yellow).await.unwrap()), [low_old.clone(), low_new.clone()]);
     let gate2 = QueueFilter { station: Some("GATE-2".into()), ..Default::default() };
-    assert_eq!(ids(store.queue(&gate2).await.unwrap()), [high.clone()]);
+    assert_eq!(ids(store.queue(&gate2).await.unwrap()), vec![high.clone()]);
     let released = QueueFilter { state: Some(ScanState::Released), ..Default::default() };
     assert_eq!(store.queue(&released).await.unwrap().len(), 1);
     let page = QueueFilter { limit: Some(1), offset: Some(1), ..Default::default() };
-    assert_eq!(ids(store.queue(&page).await.unwrap()), [low_old.clone()]);
+    assert_eq!(ids(store.queue(&page).await.unwrap()), vec![low_old.clone()]);
     let entry = &store.queue(&gate2).await.unwrap()[0];
     assert_eq!(entry.reasons, ["undeclared_goods"]);
     assert_eq!(entry.risk_score, Some(90));

@@ -1,9 +1,12 @@
 //! The command line: one subcommand per file.
 
+mod accounts;
 mod eval;
 mod render;
 mod scan;
+mod serve;
 mod simulate;
+mod storage;
 
 use clap::{Parser, Subcommand};
 
@@ -20,6 +23,9 @@ enum Command {
     Render(render::RenderArgs),
     Scan(scan::ScanArgs),
     Eval(eval::EvalArgs),
+    Serve(serve::ServeArgs),
+    Users(accounts::UsersArgs),
+    Keys(accounts::KeysArgs),
 }
 
 impl Cli {
@@ -29,13 +35,22 @@ impl Cli {
             Command::Render(args) => render::run(args),
             Command::Scan(args) => scan::run(args),
             Command::Eval(args) => eval::run(args),
+            Command::Serve(args) => serve::run(args),
+            Command::Users(args) => accounts::run_users(args),
+            Command::Keys(args) => accounts::run_keys(args),
         }
     }
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`, with ONNX Runtime's chatter at `warn`).
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`, with ONNX Runtime's chatter at
+/// `warn`); one JSON object per line when `SCANTRIAGE_LOG_FORMAT=json`.
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,ort=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,ort=warn,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("SCANTRIAGE_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
 }

@@ -136,7 +136,10 @@ pub struct ImageHeader {
 /// for before it is acknowledged.
 pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<ImageHeader, DecodeError> {
     match open(bytes, limits)? {
-        Opened::Png(decoder) => header(&decoder, ImageFormat::Png),
+        Opened::Png(decoder) => {
+            check_png_chunks(bytes)?;
+            header(&decoder, ImageFormat::Png)
+        }
         Opened::Tiff(decoder) => header(&decoder, ImageFormat::Tiff),
     }
 }
@@ -149,6 +152,8 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, DecodeError
     }
 }
 
+// Short-lived, one per image: boxing the larger decoder would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum Opened<'a> {
     Png(PngDecoder<Cursor<&'a [u8]>>),
     Tiff(TiffDecoder<Cursor<&'a [u8]>>),
@@ -210,6 +215,25 @@ fn png_header(bytes: &[u8]) -> Option<(u32, u32, u8)> {
     let ihdr = bytes.get(12..29)?;
     let be = |at: usize| Some(u32::from_be_bytes(ihdr.get(at..at + 4)?.try_into().ok()?));
     (&ihdr[..4] == b"IHDR").then_some((be(4)?, be(8)?, ihdr[12]))
+}
+
+/// Walks a PNG's chunks, without inflating anything, to the IEND chunk: a cut-off upload is
+/// refused at the door instead of failing in analysis.
+fn check_png_chunks(bytes: &[u8]) -> Result<(), DecodeError> {
+    let corrupt = |reason: &str| DecodeError::Corrupt { format: ImageFormat::Png, reason: reason.to_owned() };
+    let mut at = 8;
+    while let Some(head) = bytes.get(at..at + 8) {
+        let length = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        let end = at.checked_add(12 + length).ok_or_else(|| corrupt("chunk length overflows"))?;
+        if end > bytes.len() {
+            return Err(corrupt("the file ends inside a chunk (truncated upload?)"));
+        }
+        if &head[4..8] == b"IEND" {
+            return Ok(());
+        }
+        at = end;
+    }
+    Err(corrupt("no IEND chunk (truncated upload?)"))
 }
 
 fn check_size(width: u32, height: u32, limits: &Limits) -> Result<(), DecodeError> {

@@ -1,7 +1,7 @@
 //! 8-bit views of a scan for people: log-attenuation with window/level, and the dual-energy
 //! material colouring of scanner workstations (organic orange, inorganic green, metal blue).
 
-use image::{GrayImage, Luma, Rgb, RgbImage};
+use image::{GrayImage, Luma, Rgb, RgbImage, Rgba, RgbaImage};
 
 /// Contrast window over log-attenuation −ln(T): `level` at mid-grey, `width` from white to black.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -67,12 +67,44 @@ pub fn material_colour(high: &[u16], low: &[u16], width: u32, height: u32, windo
 /// A grayscale view with a score grid on top: cells above `threshold` tinted red, more
 /// strongly the higher they score. `values` holds `columns × rows` cells of `cell` pixels.
 pub fn score_overlay(base: &GrayImage, values: &[f32], columns: u32, cell: u32, threshold: f32) -> RgbImage {
-    let peak = values.iter().copied().fold(threshold, f32::max);
+    let grid = ScoreGrid::new(values, columns, cell, threshold);
     RgbImage::from_fn(base.width(), base.height(), |x, y| {
         let grey = f32::from(base.get_pixel(x, y)[0]);
-        let score = values.get(((y / cell) * columns + x / cell) as usize).copied().unwrap_or(0.0);
-        let alpha = if score > threshold && peak > threshold { 0.35 + 0.5 * (score - threshold) / (peak - threshold) } else { 0.0 };
+        let alpha = grid.alpha(x, y);
         let mix = |target: f32| (grey * (1.0 - alpha) + target * alpha).round() as u8;
         Rgb([mix(255.0), mix(0.0), mix(0.0)])
     })
+}
+
+/// The same tint as [`score_overlay`] on its own, transparent elsewhere: for a viewer that
+/// stacks it on the image and toggles it.
+pub fn heatmap_layer(values: &[f32], columns: u32, cell: u32, threshold: f32, width: u32, height: u32) -> RgbaImage {
+    let grid = ScoreGrid::new(values, columns, cell, threshold);
+    RgbaImage::from_fn(width, height, |x, y| Rgba([255, 0, 0, (grid.alpha(x, y) * 255.0).round() as u8]))
+}
+
+struct ScoreGrid<'a> {
+    values: &'a [f32],
+    columns: u32,
+    cell: u32,
+    threshold: f32,
+    peak: f32,
+}
+
+impl<'a> ScoreGrid<'a> {
+    fn new(values: &'a [f32], columns: u32, cell: u32, threshold: f32) -> Self {
+        let peak = values.iter().copied().fold(threshold, f32::max);
+        Self { values, columns, cell: cell.max(1), threshold, peak }
+    }
+
+    /// Opacity of the tint at a pixel: none at or below the threshold.
+    fn alpha(&self, x: u32, y: u32) -> f32 {
+        let index = (y / self.cell) as usize * self.columns as usize + (x / self.cell) as usize;
+        let score = if x / self.cell < self.columns { self.values.get(index).copied().unwrap_or(0.0) } else { 0.0 };
+        if score > self.threshold && self.peak > self.threshold {
+            0.35 + 0.5 * (score - self.threshold) / (self.peak - self.threshold)
+        } else {
+            0.0
+        }
+    }
 }

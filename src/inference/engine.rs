@@ -7,9 +7,8 @@ use ndarray::{Array2, ArrayView2, Axis};
 
 use super::analysis::{
     ANALYSIS_SCHEMA_VERSION, Analysis, AnomalyRegion, CategoryShare, ContainerAnalysis, Heatmap, ImageSummary,
-    ModelVersion, StageTimings,
+    StageTimings,
 };
-use super::manifest::ModelKind;
 use super::pool::{AnomalyOutput, InferenceError, InferencePool};
 use crate::imaging::decode::{DecodeError, Limits, decode_scan};
 use crate::imaging::locate::{ContainerBox, LocateError, locate_containers};
@@ -132,13 +131,7 @@ impl Engine {
             anomaly_regions: regions,
             cargo_mass_kg: analyses.iter().map(|c| c.mass.kg).sum(),
             containers: analyses,
-            models: [ModelKind::Classifier, ModelKind::Anomaly]
-                .into_iter()
-                .map(|kind| {
-                    let spec = registry.spec(kind);
-                    ModelVersion { name: kind.to_string(), version: spec.version.clone(), sha256: spec.sha256.clone() }
-                })
-                .collect(),
+            models: registry.model_versions(),
             timings_ms: StageTimings::default(),
             heatmap,
         }

@@ -104,6 +104,17 @@ impl ModelRegistry {
         &self.taxonomy
     }
 
+    /// Which models analyses are made with, as recorded in each.
+    pub fn model_versions(&self) -> Vec<super::analysis::ModelVersion> {
+        [ModelKind::Classifier, ModelKind::Anomaly]
+            .into_iter()
+            .map(|kind| {
+                let spec = self.spec(kind);
+                super::analysis::ModelVersion { name: kind.to_string(), version: spec.version.clone(), sha256: spec.sha256.clone() }
+            })
+            .collect()
+    }
+
     pub fn spec(&self, kind: ModelKind) -> &ModelSpec {
         self.manifest.models.spec(kind)
     }

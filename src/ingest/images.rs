@@ -99,20 +99,14 @@ impl ImageStore for FsImageStore {
     async fn put(&self, bytes: &[u8]) -> Result<String, ImageStoreError> {
         let key = image_key(bytes);
         let (store, owned, k) = (self.clone(), bytes.to_vec(), key.clone());
-        blocking(move || store.put_blocking(&k, &owned)).await?;
+        crate::on_blocking_thread(move || store.put_blocking(&k, &owned)).await?;
         Ok(key)
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, ImageStoreError> {
         let (store, key) = (self.clone(), key.to_owned());
-        blocking(move || store.get_blocking(&key)).await
+        crate::on_blocking_thread(move || store.get_blocking(&key)).await
     }
-}
-
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, ImageStoreError> + Send + 'static,
-) -> Result<T, ImageStoreError> {
-    tokio::task::spawn_blocking(work).await.unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))
 }
 
 #[cfg(test)]

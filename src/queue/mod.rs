@@ -15,7 +15,7 @@ pub mod worker;
 pub use backend::Backend;
 pub use records::{
     AuditEntry, Claim, Decision, Inserted, NewScan, Outcome, OutcomeExport, PendingAnalysis, QueueEntry, QueueFilter,
-    ScanRecord, ScanState, StoredAnalysis,
+    QueueStats, ScanRecord, ScanState, StoredAnalysis,
 };
 pub use records::to_rfc3339;
 pub use store::{SYSTEM_ACTOR, Store, StoreError};

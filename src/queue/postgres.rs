@@ -22,7 +22,10 @@ impl Backend for Postgres {
     }
 
     fn migrations(&self) -> &'static [(i64, &'static str)] {
-        &[(1, include_str!("migrations/postgres/0001_scans.sql"))]
+        &[
+            (1, include_str!("migrations/postgres/0001_scans.sql")),
+            (2, include_str!("migrations/common/0002_accounts.sql")),
+        ]
     }
 
     fn migration_lock(&self) -> Option<&'static str> {

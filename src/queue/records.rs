@@ -108,6 +108,7 @@ pub struct PendingAnalysis {
     pub metadata: String,
     pub high_image: String,
     pub low_image: Option<String>,
+    pub received_at: i64,
 }
 
 /// An analysis as stored for one scan.
@@ -197,6 +198,15 @@ impl QueueFilter {
     pub fn limit(&self) -> i64 {
         i64::from(self.limit.unwrap_or(100).clamp(1, Self::MAX_LIMIT))
     }
+}
+
+/// Counts for supervisors: by state; by lane and state; by station and lane; by day and lane.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct QueueStats {
+    pub by_state: std::collections::BTreeMap<String, i64>,
+    pub by_lane: std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>>,
+    pub by_station: std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>>,
+    pub by_day: std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>>,
 }
 
 /// One audit log line: who did what to a scan, when, and from which state.

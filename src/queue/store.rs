@@ -12,8 +12,8 @@ use sqlx::{AnyPool, Row};
 use super::backend::Backend;
 use super::postgres::Postgres;
 use super::records::{
-    AuditEntry, Claim, Inserted, NewScan, OutcomeExport, PendingAnalysis, QueueEntry, QueueFilter, ScanRecord,
-    ScanState, StoredAnalysis,
+    AuditEntry, Claim, Inserted, NewScan, OutcomeExport, PendingAnalysis, QueueEntry, QueueFilter, QueueStats,
+    ScanRecord, ScanState, StoredAnalysis,
 };
 use super::sqlite::Sqlite;
 use super::now_ms;
@@ -61,9 +61,6 @@ impl Store {
         let pool = backend.connect(url).await.map_err(database(backend))?;
         let store = Self { pool, backend };
         store.migrate().await?;
-        if backend.single_instance() {
-            store.requeue_interrupted().await?;
-        }
         Ok(store)
     }
 
@@ -196,7 +193,7 @@ impl Store {
              updated_at = $3, version = version + 1 \
              WHERE id = (SELECT id FROM scans WHERE state = 'received' OR (state = 'analysing' AND lease_until < $3) \
              ORDER BY received_at LIMIT 1 {}) \
-             RETURNING id, attempts, metadata, high_image, low_image",
+             RETURNING id, attempts, metadata, high_image, low_image, received_at",
             self.backend.skip_locked_rows()
         );
         let row = sqlx::query(&sql)
@@ -215,6 +212,7 @@ impl Store {
             metadata: row.try_get("metadata").map_err(self.error())?,
             high_image: row.try_get("high_image").map_err(self.error())?,
             low_image: row.try_get("low_image").map_err(self.error())?,
+            received_at: row.try_get("received_at").map_err(self.error())?,
         };
         let previous = if pending.attempt == 1 { ScanState::Received } else { ScanState::Analysing };
         let details = serde_json::json!({ "worker": worker, "attempt": pending.attempt });
@@ -248,9 +246,13 @@ impl Store {
         Ok(())
     }
 
-    /// On a database one process owns, analyses marked running at start-up died with the
-    /// previous process: they wait for a worker again.
-    async fn requeue_interrupted(&self) -> Result<(), StoreError> {
+    /// Called when the analysis workers start. On a database one process owns, analyses marked
+    /// running died with the previous process: they wait for a worker again at once. Shared
+    /// databases leave them to their leases, as another instance may still be working on them.
+    pub async fn requeue_interrupted(&self) -> Result<(), StoreError> {
+        if !self.backend.single_instance() {
+            return Ok(());
+        }
         let now = now_ms();
         let mut tx = self.pool.begin().await.map_err(self.error())?;
         let ids: Vec<String> = sqlx::query_scalar(
@@ -543,6 +545,47 @@ impl Store {
             .collect()
     }
 
+    /// Scans by state, lane, station and day received.
+    pub async fn stats(&self) -> Result<QueueStats, StoreError> {
+        let by_state = self.counts_by_state().await?.into_iter().map(|(s, n)| (s.as_str().to_owned(), n)).collect();
+        let grouped = |sql: &'static str| async move {
+            let rows = sqlx::query(sql).fetch_all(&self.pool).await.map_err(self.error())?;
+            rows.iter()
+                .map(|row| Ok((row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?, row.try_get::<i64, _>(2)?)))
+                .collect::<Result<Vec<_>, sqlx::Error>>()
+                .map_err(self.error())
+        };
+        let mut stats = QueueStats { by_state, ..QueueStats::default() };
+        for (lane, state, n) in grouped(
+            "SELECT COALESCE(lane, 'none'), state, COUNT(*) FROM scans GROUP BY COALESCE(lane, 'none'), state",
+        )
+        .await?
+        {
+            *stats.by_lane.entry(lane).or_default().entry(state).or_default() += n;
+        }
+        for (station, lane, n) in grouped(
+            "SELECT station_id, COALESCE(lane, 'none'), COUNT(*) FROM scans GROUP BY station_id, COALESCE(lane, 'none')",
+        )
+        .await?
+        {
+            *stats.by_station.entry(station).or_default().entry(lane).or_default() += n;
+        }
+        let days = sqlx::query(
+            "SELECT received_at / 86400000 AS day, COALESCE(lane, 'none') AS lane, COUNT(*) AS n FROM scans \
+             GROUP BY received_at / 86400000, COALESCE(lane, 'none') ORDER BY day",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.error())?;
+        for row in &days {
+            let day: i64 = row.try_get("day").map_err(self.error())?;
+            let date = super::records::to_rfc3339(day * 86_400_000)[..10].to_owned();
+            let lane: String = row.try_get("lane").map_err(self.error())?;
+            *stats.by_day.entry(date).or_default().entry(lane).or_default() += row.try_get::<i64, _>("n").map_err(self.error())?;
+        }
+        Ok(stats)
+    }
+
     /// Counts of scans by state.
     pub async fn counts_by_state(&self) -> Result<Vec<(ScanState, i64)>, StoreError> {
         let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM scans GROUP BY state ORDER BY state")
@@ -557,7 +600,11 @@ impl Store {
             .collect()
     }
 
-    fn error(&self) -> impl Fn(sqlx::Error) -> StoreError + use<> {
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub(crate) fn error(&self) -> impl Fn(sqlx::Error) -> StoreError + use<> {
         database(self.backend)
     }
 }

@@ -4,16 +4,18 @@
 //! SQLite); the lease's attempt number keeps a late worker from storing a second result.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::JoinHandle;
 
-use super::{PendingAnalysis, ScanState, Store, StoreError, StoredAnalysis};
+use super::{PendingAnalysis, ScanState, Store, StoreError, StoredAnalysis, now_ms};
 use crate::inference::analysis::Analysis;
-use crate::inference::engine::Engine;
+use crate::inference::engine::{AnalysisError, Engine};
+use crate::inference::InferenceError;
 use crate::ingest::ScanMetadata;
 use crate::ingest::images::ImageStore;
+use crate::metrics::Metrics;
 use crate::taxonomy::Taxonomy;
 use crate::triage::{TriageConfig, triage};
 
@@ -50,6 +52,7 @@ pub struct Analyst {
     pub taxonomy: Taxonomy,
     pub triage: TriageConfig,
     pub settled: broadcast::Sender<ScanSettled>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// Running workers; [`Workers::shutdown`] lets each finish its scan and stops them.
@@ -62,6 +65,7 @@ impl Workers {
     /// Routes scans analysed before a crash, then starts the workers. `arrivals` wakes them
     /// when a scan comes in.
     pub async fn start(analyst: Arc<Analyst>, arrivals: Arc<Notify>, config: WorkerConfig) -> Result<Self, StoreError> {
+        analyst.store.requeue_interrupted().await?;
         analyst.route_analysed().await?;
         let (stop, stopped) = watch::channel(false);
         let instance = uuid::Uuid::now_v7().simple().to_string();
@@ -126,6 +130,7 @@ impl Analyst {
     /// leave it to be taken up again when the lease lapses.
     #[tracing::instrument(skip_all, fields(scan_id = %job.scan_id, attempt = job.attempt))]
     pub async fn process(&self, job: &PendingAnalysis) {
+        self.metrics.observe_stage("queueing", (now_ms() - job.received_at).max(0) as f64 / 1000.0);
         let analysis = match self.analyse(job).await {
             Ok(analysis) => analysis,
             Err(Failure::Scan(reason)) => {
@@ -137,11 +142,13 @@ impl Analyst {
                 }
                 return;
             }
-            Err(Failure::Storage(error)) => {
-                tracing::error!(%error, "cannot read the scan; it will be retried");
+            Err(Failure::Transient(error)) => {
+                tracing::error!(%error, "analysis interrupted; the scan will be retried when its lease lapses");
                 return;
             }
         };
+        self.metrics.observe_analysis(&analysis.timings_ms);
+        let storing = Instant::now();
         let stored = match stored_analysis(&analysis) {
             Ok(stored) => stored,
             Err(error) => return tracing::error!(%error, "cannot serialise the analysis"),
@@ -151,6 +158,7 @@ impl Analyst {
             Ok(false) => return tracing::warn!("another worker took the scan over; this result is dropped"),
             Err(error) => return tracing::error!(%error, "cannot store the analysis; the scan will be retried"),
         }
+        self.metrics.observe_stage("storage", storing.elapsed().as_secs_f64());
         match serde_json::from_str::<ScanMetadata>(&job.metadata) {
             Ok(metadata) => self.triage_and_route(&job.scan_id, &analysis, &metadata).await,
             Err(error) => tracing::error!(%error, "stored metadata cannot be read"),
@@ -169,13 +177,21 @@ impl Analyst {
         let analysis = tokio::task::spawn_blocking(move || engine.analyse(&high, low.as_deref(), &metadata))
             .await
             .map_err(|e| Failure::Scan(format!("the analysis crashed: {e}")))?;
-        analysis.map_err(|e| Failure::Scan(e.to_string()))
+        analysis.map_err(|e| match e {
+            AnalysisError::Inference(
+                InferenceError::QueueFull { .. } | InferenceError::ShutDown | InferenceError::WorkerLost,
+            ) => Failure::Transient(e.to_string()),
+            other => Failure::Scan(other.to_string()),
+        })
     }
 
     async fn triage_and_route(&self, scan_id: &str, analysis: &Analysis, metadata: &ScanMetadata) {
+        let triaging = Instant::now();
         let verdict = triage(analysis, metadata, &self.taxonomy, &self.triage);
+        self.metrics.observe_stage("triage", triaging.elapsed().as_secs_f64());
         match self.store.route(scan_id, &verdict).await {
             Ok(state) => {
+                self.metrics.count_routed(verdict.lane);
                 tracing::info!(scan_id, lane = verdict.lane.as_str(), risk = verdict.risk_score, "scan triaged");
                 self.announce(scan_id, state);
             }
@@ -207,7 +223,7 @@ enum Failure {
     /// Something about the scan: analysing it again would fail the same way.
     Scan(String),
     /// Something about the service: worth another attempt.
-    Storage(String),
+    Transient(String),
 }
 
 impl Failure {
@@ -216,7 +232,7 @@ impl Failure {
         match error {
             // A missing or damaged image will not come back by trying again.
             Missing(_) | Damaged { .. } => Failure::Scan(error.to_string()),
-            Io { .. } => Failure::Storage(error.to_string()),
+            Io { .. } => Failure::Transient(error.to_string()),
         }
     }
 }

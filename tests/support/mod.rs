@@ -1,6 +1,8 @@
 //! Shared by the integration tests: fresh databases on both storage backends.
 #![allow(dead_code)] // each test crate uses a part
 
+pub mod server;
+
 use scantriage::queue::Store;
 use sqlx::Connection;
 

@@ -1,0 +1,251 @@
+//! Who is calling: scanner stations with API keys, officers with sessions opened by password.
+//! Only hashes are stored: argon2 for passwords (people choose them), sha256 for keys and
+//! session tokens (random 256-bit secrets, which a fast hash protects as well).
+
+use std::time::Duration;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::ingest::images::hex;
+use crate::queue::{Store, StoreError, now_ms};
+use crate::review::{Officer, Role};
+
+/// The prefix that tells a station key from a session token.
+pub const STATION_KEY_PREFIX: &str = "stk_";
+/// How long a session lasts: one shift and a bit.
+pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Station { station_id: String, key_id: String },
+    User(Officer),
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: String,
+    pub officer: Officer,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("user names are 1 to 64 lowercase letters, digits, '.', '_' or '-'")]
+    BadName,
+    #[error("passwords need at least {MIN_PASSWORD_CHARS} characters")]
+    WeakPassword,
+    #[error("a user {0} exists already")]
+    UserExists(String),
+    #[error("no user {0}")]
+    NoSuchUser(String),
+    #[error("no station key {0}")]
+    NoSuchKey(String),
+    #[error("wrong user name or password")]
+    BadLogin,
+    #[error("unknown, revoked or expired credentials")]
+    BadCredentials,
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Accounts kept in the service's database.
+#[derive(Debug, Clone)]
+pub struct Accounts {
+    store: Store,
+}
+
+impl Accounts {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    pub async fn add_user(&self, name: &str, role: Role, password: &str) -> Result<(), AccountError> {
+        let valid = (1..=64).contains(&name.len())
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+        if !valid {
+            return Err(AccountError::BadName);
+        }
+        if password.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(AccountError::WeakPassword);
+        }
+        let password = password.to_owned();
+        let hash = crate::on_blocking_thread(move || {
+            let salt = SaltString::encode_b64(&random_bytes::<16>()).map_err(|e| AccountError::Hashing(e.to_string()))?;
+            Argon2::default()
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|e| AccountError::Hashing(e.to_string()))
+        })
+        .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(role_name(role))
+        .bind(hash)
+        .bind(now_ms())
+        .execute(self.store.pool())
+        .await
+        .map_err(self.store.error())?;
+        if inserted.rows_affected() == 0 {
+            return Err(AccountError::UserExists(name.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Disables a user and ends their sessions; the name stays taken, as the audit log uses it.
+    pub async fn disable_user(&self, name: &str) -> Result<(), AccountError> {
+        let done = sqlx::query("UPDATE users SET disabled_at = $1 WHERE name = $2 AND disabled_at IS NULL")
+            .bind(now_ms())
+            .bind(name)
+            .execute(self.store.pool())
+            .await
+            .map_err(self.store.error())?;
+        if done.rows_affected() == 0 {
+            return Err(AccountError::NoSuchUser(name.to_owned()));
+        }
+        sqlx::query("DELETE FROM sessions WHERE user_name = $1")
+            .bind(name)
+            .execute(self.store.pool())
+            .await
+            .map_err(self.store.error())?;
+        Ok(())
+    }
+
+    /// A new key for a station: (key id, the key). The key is shown once and never stored.
+    pub async fn create_station_key(&self, station_id: &str) -> Result<(String, String), AccountError> {
+        let key_id = format!("key_{}", &hex(&random_bytes::<6>()));
+        let key = format!("{STATION_KEY_PREFIX}{}", hex(&random_bytes::<32>()));
+        sqlx::query("INSERT INTO station_keys (id, station_id, key_hash, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&key_id)
+            .bind(station_id)
+            .bind(secret_hash(&key))
+            .bind(now_ms())
+            .execute(self.store.pool())
+            .await
+            .map_err(self.store.error())?;
+        Ok((key_id, key))
+    }
+
+    pub async fn revoke_station_key(&self, key_id: &str) -> Result<(), AccountError> {
+        let done = sqlx::query("UPDATE station_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now_ms())
+            .bind(key_id)
+            .execute(self.store.pool())
+            .await
+            .map_err(self.store.error())?;
+        if done.rows_affected() == 0 {
+            return Err(AccountError::NoSuchKey(key_id.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Opens a session for a user whose password matches.
+    pub async fn login(&self, name: &str, password: &str) -> Result<Session, AccountError> {
+        let row = sqlx::query("SELECT role, password_hash FROM users WHERE name = $1 AND disabled_at IS NULL")
+            .bind(name)
+            .fetch_optional(self.store.pool())
+            .await
+            .map_err(self.store.error())?;
+        let Some(row) = row else {
+            return Err(AccountError::BadLogin);
+        };
+        let role: String = row.try_get("role").map_err(self.store.error())?;
+        let hash: String = row.try_get("password_hash").map_err(self.store.error())?;
+        let password = password.to_owned();
+        let matches = crate::on_blocking_thread(move || {
+            let parsed = PasswordHash::new(&hash).map_err(|e| AccountError::Hashing(e.to_string()))?;
+            Ok::<_, AccountError>(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        })
+        .await?;
+        if !matches {
+            return Err(AccountError::BadLogin);
+        }
+        let token = hex(&random_bytes::<32>());
+        let now = now_ms();
+        let expires_at = now + i64::try_from(SESSION_LIFETIME.as_millis()).unwrap_or(i64::MAX / 2);
+        sqlx::query("INSERT INTO sessions (token_hash, user_name, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(secret_hash(&token))
+            .bind(name)
+            .bind(now)
+            .bind(expires_at)
+            .execute(self.store.pool())
+            .await
+            .map_err(self.store.error())?;
+        Ok(Session { token, officer: Officer { name: name.to_owned(), role: parse_role(&role)? }, expires_at })
+    }
+
+    pub async fn logout(&self, token: &str) -> Result<(), AccountError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(secret_hash(token))
+            .execute(self.store.pool())
+            .await
+            .map_err(self.store.error())?;
+        Ok(())
+    }
+
+    /// Who a bearer secret (station key or session token) belongs to, with the session's expiry.
+    pub async fn authenticate(&self, secret: &str) -> Result<(Principal, Option<i64>), AccountError> {
+        let hash = secret_hash(secret);
+        if secret.starts_with(STATION_KEY_PREFIX) {
+            let row = sqlx::query("SELECT id, station_id FROM station_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+                .bind(hash)
+                .fetch_optional(self.store.pool())
+                .await
+                .map_err(self.store.error())?
+                .ok_or(AccountError::BadCredentials)?;
+            let key_id = row.try_get("id").map_err(self.store.error())?;
+            let station_id = row.try_get("station_id").map_err(self.store.error())?;
+            return Ok((Principal::Station { station_id, key_id }, None));
+        }
+        let row = sqlx::query(
+            "SELECT u.name, u.role, s.expires_at FROM sessions s JOIN users u ON u.name = s.user_name \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
+        )
+        .bind(hash)
+        .bind(now_ms())
+        .fetch_optional(self.store.pool())
+        .await
+        .map_err(self.store.error())?
+        .ok_or(AccountError::BadCredentials)?;
+        let role: String = row.try_get("role").map_err(self.store.error())?;
+        let officer = Officer { name: row.try_get("name").map_err(self.store.error())?, role: parse_role(&role)? };
+        Ok((Principal::User(officer), Some(row.try_get("expires_at").map_err(self.store.error())?)))
+    }
+}
+
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Officer => "officer",
+        Role::Supervisor => "supervisor",
+        Role::Admin => "admin",
+    }
+}
+
+fn parse_role(text: &str) -> Result<Role, AccountError> {
+    match text {
+        "officer" => Ok(Role::Officer),
+        "supervisor" => Ok(Role::Supervisor),
+        "admin" => Ok(Role::Admin),
+        other => Err(StoreError::Corrupt(format!("unknown role {other:?}")).into()),
+    }
+}
+
+fn secret_hash(secret: &str) -> String {
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0; N];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes
+}

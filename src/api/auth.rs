@@ -1,0 +1,117 @@
+//! Identity as extractors: a handler that takes an [`Officer`] or a [`Station`] cannot be
+//! reached without one.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::accounts::{AccountError, Principal};
+use crate::review::{Officer, Role};
+
+/// The session cookie the console signs in with.
+pub const SESSION_COOKIE: &str = "scantriage_session";
+
+/// Any authenticated caller, with the secret it presented.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    pub secret: String,
+    pub session_expires_at: Option<i64>,
+}
+
+impl Caller {
+    /// Whether the caller may see a scan of `station_id`: officers see all, stations their own.
+    pub fn may_read_station(&self, station_id: &str) -> bool {
+        match &self.principal {
+            Principal::User(_) => true,
+            Principal::Station { station_id: own, .. } => own == station_id,
+        }
+    }
+}
+
+/// A signed-in officer (any role from officer up).
+#[derive(Debug, Clone)]
+pub struct OfficerCaller(pub Officer);
+
+/// A signed-in supervisor or admin.
+#[derive(Debug, Clone)]
+pub struct SupervisorCaller(pub Officer);
+
+/// A scanner station, by its API key.
+#[derive(Debug, Clone)]
+pub struct StationCaller {
+    pub station_id: String,
+}
+
+fn presented_secret(parts: &Parts) -> Option<String> {
+    let bearer = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|v| v.trim().to_owned());
+    bearer.or_else(|| {
+        parts.headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(
+            |pair| {
+                let (name, value) = pair.trim().split_once('=')?;
+                (name == SESSION_COOKIE && !value.is_empty()).then(|| value.to_owned())
+            },
+        )
+    })
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
+        let secret = presented_secret(parts).ok_or_else(|| {
+            ApiError::unauthorized("credentials required: send `Authorization: Bearer <station key or session token>`")
+        })?;
+        let (principal, session_expires_at) = state.accounts.authenticate(&secret).await.map_err(|e| match e {
+            AccountError::BadCredentials => ApiError::unauthorized("unknown, revoked or expired credentials; sign in again"),
+            other => other.into(),
+        })?;
+        let caller = Caller { principal, secret, session_expires_at };
+        parts.extensions.insert(caller.clone());
+        Ok(caller)
+    }
+}
+
+impl FromRequestParts<AppState> for OfficerCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Caller::from_request_parts(parts, state).await?.principal {
+            Principal::User(officer) => Ok(Self(officer)),
+            Principal::Station { .. } => Err(ApiError::forbidden("this needs an officer's session, not a station key")),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for SupervisorCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let OfficerCaller(officer) = OfficerCaller::from_request_parts(parts, state).await?;
+        if officer.role < Role::Supervisor {
+            return Err(ApiError::forbidden("this needs a supervisor"));
+        }
+        Ok(Self(officer))
+    }
+}
+
+impl FromRequestParts<AppState> for StationCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Caller::from_request_parts(parts, state).await?.principal {
+            Principal::Station { station_id, .. } => Ok(Self { station_id }),
+            Principal::User(_) => Err(ApiError::forbidden("only scanner stations upload scans, with their API key")),
+        }
+    }
+}

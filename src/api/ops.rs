@@ -1,0 +1,49 @@
+//! Health, readiness, metrics, the console's files and the answer for unknown paths.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+
+use super::AppState;
+use super::auth::Caller;
+use super::error::ApiError;
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready once serving: the models were loaded before the port opened; the database must answer.
+pub async fn readyz(State(app): State<AppState>) -> Response {
+    match app.store.ping().await {
+        Ok(()) => (StatusCode::OK, axum::Json(json!({ "status": "ready", "database": app.store.backend() }))).into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({ "status": "database unreachable" }))).into_response()
+        }
+    }
+}
+
+pub async fn metrics(State(app): State<AppState>, _caller: Caller) -> Result<Response, ApiError> {
+    app.metrics.set_scan_counts(&app.store.counts_by_state().await?);
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    Ok(([(header::CONTENT_TYPE, content_type)], app.metrics.render()).into_response())
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint; see /api/openapi.json")
+}
+
+/// The console's page and assets, built into the binary.
+pub fn console_routes() -> Router<AppState> {
+    Router::new().route("/", get(|| asset(String::new()))).route("/assets/{*path}", get(|Path(path): Path<String>| asset(format!("/assets/{path}"))))
+}
+
+async fn asset(path: String) -> Response {
+    match crate::web::asset(if path.is_empty() { "/" } else { &path }) {
+        Some((content_type, bytes)) => ([(header::CONTENT_TYPE, content_type)], bytes).into_response(),
+        None => not_found().await.into_response(),
+    }
+}

@@ -1,0 +1,256 @@
+//! Scanner stations upload scans; stations and officers read them and their rendered images.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::{Caller, StationCaller};
+use super::error::ApiError;
+use crate::imaging::decode::{Energy, decode_scan};
+use crate::imaging::render::{Window, grayscale, heatmap_layer, material_colour};
+use crate::ingest::intake::{Accepted, Upload};
+use crate::queue::{ScanRecord, ScanState};
+
+/// Largest metadata part: a declaration of 200 items is far smaller.
+const MAX_METADATA_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Deserialize)]
+pub struct UploadQuery {
+    /// Seconds to wait for the verdict before answering.
+    wait: Option<u64>,
+}
+
+pub async fn upload(
+    State(app): State<AppState>,
+    station: StationCaller,
+    Query(query): Query<UploadQuery>,
+    multipart: Multipart,
+) -> Result<Response, ApiError> {
+    if let Err(wait) = app.upload_limiter().take(&station.station_id) {
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many uploads from this station")
+            .retry_after(wait.as_secs().max(1)));
+    }
+    let upload = read_upload(multipart).await?;
+    // Subscribed before accepting, so a verdict reached in between is not missed.
+    let mut settled = app.events.subscribe();
+    let accepted = app.intake.accept(Some(&station.station_id), &upload).await?;
+    let scan_id = accepted.scan_id().to_owned();
+
+    if let Some(seconds) = query.wait.filter(|&s| s > 0) {
+        let wait = Duration::from_secs(seconds).min(app.config.max_wait);
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(scan) = app.store.scan(&scan_id).await?
+                && is_settled(scan.state)
+            {
+                return Ok((StatusCode::OK, Json(scan_view(&app, scan).await?)).into_response());
+            }
+            // Any event (or a lagged channel) is a cue to look again; only the deadline stops.
+            if tokio::time::timeout_at(deadline, settled.recv()).await.is_err() {
+                break;
+            }
+        }
+    }
+    let status_url = format!("/api/v1/scans/{scan_id}");
+    let (status, duplicate) = match accepted {
+        Accepted::New { .. } => (StatusCode::ACCEPTED, false),
+        Accepted::Duplicate { .. } => (StatusCode::OK, true),
+    };
+    let body = json!({ "scan_id": scan_id, "status_url": status_url, "duplicate": duplicate });
+    Ok((status, [(header::LOCATION, status_url)], Json(body)).into_response())
+}
+
+fn is_settled(state: ScanState) -> bool {
+    !matches!(state, ScanState::Received | ScanState::Analysing | ScanState::Analysed)
+}
+
+/// The parts `metadata`, `high` and optional `low`; anything else is refused. A refused upload's
+/// remaining parts are read before answering: a client still sending would otherwise see a
+/// broken connection instead of the reason.
+async fn read_upload(mut multipart: Multipart) -> Result<Upload, ApiError> {
+    let result = read_parts(&mut multipart).await;
+    if result.is_err() {
+        while let Ok(Some(field)) = multipart.next_field().await {
+            if field.bytes().await.is_err() {
+                break;
+            }
+        }
+    }
+    result
+}
+
+async fn read_parts(multipart: &mut Multipart) -> Result<Upload, ApiError> {
+    let (mut metadata, mut high, mut low) = (None, None, None);
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => return Err(multipart_error(e)),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        let content_type = field.content_type().map(str::to_owned);
+        let (slot, allowed): (&mut Option<Vec<u8>>, &[&str]) = match name.as_str() {
+            "metadata" => (&mut metadata, &["application/json", "text/plain", "application/octet-stream"]),
+            "high" => (&mut high, &["image/png", "image/tiff", "application/octet-stream"]),
+            "low" => (&mut low, &["image/png", "image/tiff", "application/octet-stream"]),
+            other => {
+                return Err(ApiError::bad_request(
+                    "unexpected_part",
+                    format!("unexpected part {other:?}: an upload has the parts metadata, high and (dual-energy) low"),
+                ));
+            }
+        };
+        if let Some(content_type) = content_type.filter(|t| !allowed.iter().any(|a| t.starts_with(a))) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "wrong_content_type",
+                format!("part {name:?} has content type {content_type}; expected one of {}", allowed.join(", ")),
+            ));
+        }
+        if slot.is_some() {
+            return Err(ApiError::bad_request("duplicate_part", format!("part {name:?} appears twice")));
+        }
+        let bytes = field.bytes().await.map_err(multipart_error)?;
+        if name == "metadata" && bytes.len() > MAX_METADATA_BYTES {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "metadata_too_large",
+                format!("the metadata part is {} bytes; at most {MAX_METADATA_BYTES} are accepted", bytes.len()),
+            ));
+        }
+        *slot = Some(bytes.to_vec());
+    }
+    let missing = |part: &str| ApiError::bad_request("missing_part", format!("the upload has no {part:?} part"));
+    Ok(Upload { metadata: metadata.ok_or_else(|| missing("metadata"))?, high: high.ok_or_else(|| missing("high"))?, low })
+}
+
+fn multipart_error(error: axum::extract::multipart::MultipartError) -> ApiError {
+    let status = error.status();
+    let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "too_large" } else { "bad_multipart" };
+    ApiError::new(status, code, error.body_text())
+}
+
+/// A scan the caller may see, or why not.
+async fn visible_scan(app: &AppState, caller: &Caller, id: &str) -> Result<ScanRecord, ApiError> {
+    let scan = app.store.scan(id).await?.ok_or_else(|| ApiError::not_found(format!("no scan {id}")))?;
+    if !caller.may_read_station(&scan.station_id) {
+        return Err(ApiError::forbidden("stations read only their own scans"));
+    }
+    Ok(scan)
+}
+
+/// A scan record with its analysis, as `GET /api/v1/scans/{id}` answers.
+pub(super) async fn scan_view(app: &AppState, scan: ScanRecord) -> Result<Value, ApiError> {
+    let analysis = app.store.analysis(&scan.id).await?.map(|a| a.analysis);
+    let mut view = serde_json::to_value(&scan).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    view["analysis"] = analysis.unwrap_or(Value::Null);
+    Ok(view)
+}
+
+pub async fn show(State(app): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let scan = visible_scan(&app, &caller, &id).await?;
+    Ok(Json(scan_view(&app, scan).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ImageQuery {
+    energy: Option<String>,
+    window: Option<f32>,
+    level: Option<f32>,
+    mode: Option<String>,
+}
+
+pub async fn image(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(query): Query<ImageQuery>,
+) -> Result<Response, ApiError> {
+    let scan = visible_scan(&app, &caller, &id).await?;
+    let energy = match query.energy.as_deref() {
+        None | Some("high") => Energy::High,
+        Some("low") => Energy::Low,
+        Some(other) => return Err(ApiError::bad_request("bad_query", format!("energy is high or low, not {other:?}"))),
+    };
+    let material = match query.mode.as_deref() {
+        None | Some("gray") | Some("grey") => false,
+        Some("material") => true,
+        Some(other) => return Err(ApiError::bad_request("bad_query", format!("mode is gray or material, not {other:?}"))),
+    };
+    let defaults = Window::default();
+    let window = Window { level: query.level.unwrap_or(defaults.level), width: query.window.unwrap_or(defaults.width) };
+    if !(window.width > 0.0 && window.width.is_finite() && window.level.is_finite()) {
+        return Err(ApiError::bad_request("bad_query", "window must be positive and level finite"));
+    }
+    let needs_low = energy == Energy::Low || material;
+    let low_key = match (&scan.low_image, needs_low) {
+        (Some(key), true) => Some(key.clone()),
+        (None, true) => return Err(ApiError::bad_request("single_energy", "this scan has no low-energy image")),
+        (_, false) => None,
+    };
+    let high = app.images.get(&scan.high_image).await?;
+    let low = match low_key {
+        Some(key) => Some(app.images.get(&key).await?),
+        None => None,
+    };
+    let limits = app.intake.config().limits;
+    let png = crate::on_blocking_thread(move || {
+        let images = decode_scan(&high, low.as_deref(), &limits).map_err(|e| e.to_string())?;
+        let (w, h) = (images.width, images.height);
+        let low = images.low.as_deref().unwrap_or(&images.high);
+        let shown = if energy == Energy::Low { low } else { &images.high };
+        if material {
+            encode_png(&material_colour(&images.high, low, w, h, window))
+        } else {
+            encode_png(&grayscale(shown, w, h, window))
+        }
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "render_failed", e))?;
+    Ok(png_response(png))
+}
+
+pub async fn heatmap(State(app): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let scan = visible_scan(&app, &caller, &id).await?;
+    let stored = app
+        .store
+        .analysis(&scan.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the scan has not been analysed yet"))?;
+    let map: crate::inference::analysis::Heatmap = serde_json::from_value(stored.heatmap)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let number = |field: &str| stored.analysis["image"][field].as_u64().and_then(|v| u32::try_from(v).ok()).unwrap_or(0);
+    let (width, height) = (number("width"), number("height"));
+    let threshold = stored.analysis["anomaly_threshold"].as_f64().unwrap_or(f64::MAX) as f32;
+    let png = crate::on_blocking_thread(move || {
+        encode_png(&heatmap_layer(&map.values, map.columns, map.cell, threshold, width, height))
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "render_failed", e))?;
+    Ok(png_response(png))
+}
+
+fn encode_png<P, C>(image: &image::ImageBuffer<P, C>) -> Result<Vec<u8>, String>
+where
+    P: image::Pixel<Subpixel = u8> + image::PixelWithColorType,
+    C: std::ops::Deref<Target = [u8]>,
+{
+    use image::ImageEncoder;
+    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+    let mut png = Vec::new();
+    PngEncoder::new_with_quality(&mut png, CompressionType::Fast, FilterType::Adaptive)
+        .write_image(image.as_raw(), image.width(), image.height(), P::COLOR_TYPE)
+        .map_err(|e| e.to_string())?;
+    Ok(png)
+}
+
+fn png_response(png: Vec<u8>) -> Response {
+    // A scan's images never change: the browser may keep them for the shift.
+    ([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "private, max-age=43200")], png).into_response()
+}

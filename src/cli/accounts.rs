@@ -1,0 +1,105 @@
+use std::io::BufRead;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+use super::storage::StorageArgs;
+use crate::accounts::Accounts;
+use crate::review::Role;
+
+/// Manage officer accounts (stored in the service's database).
+#[derive(Debug, Args)]
+pub struct UsersArgs {
+    #[command(subcommand)]
+    command: UsersCommand,
+    #[command(flatten)]
+    storage: StorageArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Add a user; the password comes from SCANTRIAGE_PASSWORD or the first line of stdin.
+    Add {
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+    /// Disable a user and end their sessions.
+    Disable { name: String },
+}
+
+/// Manage scanner stations' API keys.
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    command: KeysCommand,
+    #[command(flatten)]
+    storage: StorageArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create a key for a station and print it (it is not shown again).
+    Create {
+        #[arg(long)]
+        station: String,
+    },
+    /// Revoke a key by its id.
+    Revoke { key_id: String },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    match text {
+        "officer" => Ok(Role::Officer),
+        "supervisor" => Ok(Role::Supervisor),
+        "admin" => Ok(Role::Admin),
+        other => Err(format!("{other:?} is not a role: officer, supervisor or admin")),
+    }
+}
+
+pub fn run_users(args: UsersArgs) -> anyhow::Result<()> {
+    block_on(async move {
+        let accounts = Accounts::new(args.storage.open_store().await?);
+        match args.command {
+            UsersCommand::Add { name, role } => {
+                let password = match std::env::var("SCANTRIAGE_PASSWORD") {
+                    Ok(password) => password,
+                    Err(_) => {
+                        let mut line = String::new();
+                        std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
+                        line.trim_end_matches(['\r', '\n']).to_owned()
+                    }
+                };
+                accounts.add_user(&name, role, &password).await?;
+                eprintln!("added {name} ({})", crate::accounts::role_name(role));
+            }
+            UsersCommand::Disable { name } => {
+                accounts.disable_user(&name).await?;
+                eprintln!("disabled {name}");
+            }
+        }
+        Ok(())
+    })
+}
+
+pub fn run_keys(args: KeysArgs) -> anyhow::Result<()> {
+    block_on(async move {
+        let accounts = Accounts::new(args.storage.open_store().await?);
+        match args.command {
+            KeysCommand::Create { station } => {
+                let (key_id, key) = accounts.create_station_key(&station).await?;
+                eprintln!("created {key_id} for station {station}; the key (shown only now):");
+                println!("{key}");
+            }
+            KeysCommand::Revoke { key_id } => {
+                accounts.revoke_station_key(&key_id).await?;
+                eprintln!("revoked {key_id}");
+            }
+        }
+        Ok(())
+    })
+}
+
+fn block_on(work: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(work)
+}

@@ -1,0 +1,103 @@
+//! The service's configuration as one value: a TOML file, overridden by command-line flags
+//! and their environment variables, over defaults good enough to run with none.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use crate::triage::TriageConfig;
+
+/// The `--config` file. Every section and key is optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConfigFile {
+    pub server: ServerSection,
+    pub intake: IntakeSection,
+    pub analysis: AnalysisSection,
+    pub review: ReviewSection,
+    pub triage: TriageConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSection {
+    pub listen: Option<SocketAddr>,
+    pub body_limit_mb: usize,
+    pub max_wait_seconds: u64,
+    pub uploads_per_minute_per_station: u32,
+    pub upload_burst_per_station: u32,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            body_limit_mb: 64,
+            max_wait_seconds: 30,
+            uploads_per_minute_per_station: 600,
+            upload_burst_per_station: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IntakeSection {
+    /// Scans waiting for analysis beyond which uploads get 503.
+    pub max_backlog: i64,
+    pub max_width: u32,
+    pub max_height: u32,
+    pub max_pixels: u64,
+}
+
+impl Default for IntakeSection {
+    fn default() -> Self {
+        let limits = crate::imaging::decode::Limits::default();
+        Self { max_backlog: 64, max_width: limits.max_width, max_height: limits.max_height, max_pixels: limits.max_pixels }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnalysisSection {
+    /// Scans analysed at once.
+    pub workers: usize,
+    /// Inference threads, each with a session of both models [default: one per core].
+    pub inference_workers: Option<usize>,
+    /// ONNX Runtime intra-op threads per session.
+    pub intra_threads: usize,
+    pub lease_seconds: u64,
+    pub max_attempts: i64,
+    /// Model manifest [default: models/manifest.toml].
+    pub models: Option<PathBuf>,
+}
+
+impl Default for AnalysisSection {
+    fn default() -> Self {
+        Self { workers: 2, inference_workers: None, intra_threads: 1, lease_seconds: 120, max_attempts: 3, models: None }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReviewSection {
+    pub claim_lease_minutes: u64,
+}
+
+impl Default for ReviewSection {
+    fn default() -> Self {
+        Self { claim_lease_minutes: 15 }
+    }
+}
+
+impl ConfigFile {
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid configuration in {}", path.display()))
+    }
+}

@@ -1,0 +1,134 @@
+//! Prometheus metrics: request latency by route, per-stage durations of the scan pipeline,
+//! scans by state and lane, and the models in service.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::inference::analysis::{ModelVersion, StageTimings};
+use crate::queue::ScanState;
+use crate::triage::Lane;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: String,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StageLabels {
+    stage: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LaneLabels {
+    lane: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ModelLabels {
+    name: String,
+    version: String,
+    sha256: String,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// The pipeline's stages as reported, in order.
+pub const STAGES: [&str; 9] =
+    ["queueing", "decode", "locate", "preprocess", "classify", "anomaly", "merge", "triage", "storage"];
+
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Histograms<RequestLabels>,
+    stages: Histograms<StageLabels>,
+    routed: Family<LaneLabels, Counter>,
+    scans: Family<StateLabels, Gauge>,
+    models: Family<ModelLabels, Gauge>,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms to about 16 s.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let requests: Histograms<RequestLabels> = Family::new_with_constructor(latency_histogram);
+        let stages: Histograms<StageLabels> = Family::new_with_constructor(latency_histogram);
+        let routed = Family::<LaneLabels, Counter>::default();
+        let scans = Family::<StateLabels, Gauge>::default();
+        let models = Family::<ModelLabels, Gauge>::default();
+        registry.register("scantriage_http_request_duration_seconds", "HTTP requests by route and status", requests.clone());
+        registry.register(
+            "scantriage_stage_duration_seconds",
+            "Time per scan in each pipeline stage (queueing: from acknowledgement to analysis start)",
+            stages.clone(),
+        );
+        registry.register("scantriage_scans_routed", "Scans triaged into each lane", routed.clone());
+        registry.register("scantriage_scans", "Scans in each state (read at scrape time)", scans.clone());
+        registry.register("scantriage_model_info", "Models in service", models.clone());
+        Self { registry, requests, stages, routed, scans, models }
+    }
+}
+
+impl Metrics {
+    pub fn observe_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        let labels = RequestLabels { route: route.to_owned(), method: method.to_owned(), status };
+        self.requests.get_or_create(&labels).observe(seconds);
+    }
+
+    pub fn observe_stage(&self, stage: &'static str, seconds: f64) {
+        self.stages.get_or_create(&StageLabels { stage }).observe(seconds);
+    }
+
+    /// The stages the engine timed itself.
+    pub fn observe_analysis(&self, timings: &StageTimings) {
+        for (stage, ms) in [
+            ("decode", timings.decode),
+            ("locate", timings.locate),
+            ("preprocess", timings.preprocess),
+            ("classify", timings.classify),
+            ("anomaly", timings.anomaly),
+            ("merge", timings.merge),
+        ] {
+            self.observe_stage(stage, ms / 1000.0);
+        }
+    }
+
+    pub fn count_routed(&self, lane: Lane) {
+        self.routed.get_or_create(&LaneLabels { lane: lane.as_str() }).inc();
+    }
+
+    pub fn set_scan_counts(&self, counts: &[(ScanState, i64)]) {
+        self.scans.clear();
+        for &(state, n) in counts {
+            self.scans.get_or_create(&StateLabels { state: state.as_str() }).set(n);
+        }
+    }
+
+    pub fn set_models(&self, models: &[ModelVersion]) {
+        for model in models {
+            let labels = ModelLabels { name: model.name.clone(), version: model.version.clone(), sha256: model.sha256.clone() };
+            self.models.get_or_create(&labels).set(1);
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry).expect("writing to a String cannot fail");
+        text
+    }
+}

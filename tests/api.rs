@@ -1,0 +1,402 @@
+//! The HTTP service end to end: a real server on a loopback port with the committed models and
+//! SQLite, driven by a real HTTP client.
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use reqwest::StatusCode;
+use scantriage::config::ConfigFile;
+use scantriage::review::Role;
+use serde_json::{Value, json};
+use support::server::{TestServer, client, form, sample_parts};
+
+const SAMPLES: [&str; 12] = [
+    "SIM-65-000000",
+    "SIM-66-000001",
+    "SIM-67-000002",
+    "SIM-68-000003",
+    "SIM-69-000004",
+    "SIM-6a-000005",
+    "SIM-6b-000006",
+    "SIM-6c-000007",
+    "SIM-6d-000008",
+    "SIM-6e-000009",
+    "SIM-6f-000010",
+    "SIM-70-000011",
+];
+
+/// One service for the tests that need no special configuration and do not count the queue.
+static SERVER: LazyLock<TestServer> = LazyLock::new(|| TestServer::start(ConfigFile::default()));
+
+async fn upload(server: &TestServer, key: &str, metadata: &Value, high: &[u8], low: Option<&[u8]>, query: &str) -> (StatusCode, Value) {
+    let response = client()
+        .post(format!("{}/api/v1/scans{query}", server.url))
+        .bearer_auth(key)
+        .multipart(form(metadata, high, low))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn get(server: &TestServer, token: &str, path: &str) -> reqwest::Response {
+    client().get(format!("{}{path}", server.url)).bearer_auth(token).send().await.unwrap()
+}
+
+async fn post(server: &TestServer, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    let response = client().post(format!("{}{path}", server.url)).bearer_auth(token).json(&body).send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn reasons(scan: &Value) -> Vec<&str> {
+    scan["verdict"]["reasons"].as_array().map_or(vec![], |r| r.iter().filter_map(|r| r["code"].as_str()).collect())
+}
+
+/// The station of a sample, which its key must belong to.
+fn station_of(metadata: &Value) -> String {
+    metadata["station_id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_scans_land_in_their_lanes_and_officers_work_them() {
+    // A service of its own: the queue must hold exactly these scans.
+    let server = &TestServer::start(ConfigFile::default());
+    let mut keys = HashMap::new();
+    let mut scans = HashMap::new();
+    for sample in SAMPLES {
+        let (metadata, high, low) = sample_parts(sample);
+        let station = station_of(&metadata);
+        if !keys.contains_key(&station) {
+            keys.insert(station.clone(), server.station_key(&station).await);
+        }
+        let (status, scan) = upload(server, &keys[&station], &metadata, &high, low.as_deref(), "?wait=30").await;
+        assert_eq!(status, StatusCode::OK, "{sample}: the verdict within the wait: {scan}");
+        assert!(["queued", "released"].contains(&scan["state"].as_str().unwrap()), "{sample}: {scan}");
+        assert_eq!(scan["analysis"]["models"].as_array().unwrap().len(), 2, "analyses record their models");
+        scans.insert(sample, scan);
+    }
+    let lane = |sample: &str| scans[sample]["lane"].as_str().unwrap().to_owned();
+
+    // Honest declarations raise no declaration mismatch (the anomaly model, not yet fit for use,
+    // still false-alarms on some: see docs/models.md); each kind of lie lands in the queue with
+    // its reason.
+    for honest in ["SIM-65-000000", "SIM-66-000001", "SIM-67-000002", "SIM-68-000003"] {
+        let found = reasons(&scans[honest]);
+        assert!(
+            !found.iter().any(|r| ["undeclared_goods", "declared_goods_not_seen", "declared_empty_but_loaded", "weight_mismatch"].contains(r)),
+            "{honest}: {}",
+            scans[honest]["verdict"]
+        );
+    }
+    assert_eq!(lane("SIM-67-000002"), "green", "an honest empty container is released");
+    assert_eq!(scans["SIM-67-000002"]["state"], "released");
+    for (sample, reason) in [
+        ("SIM-69-000004", "undeclared_goods"),
+        ("SIM-6a-000005", "undeclared_goods"),
+        ("SIM-6a-000005", "declared_goods_not_seen"),
+        ("SIM-6b-000006", "declared_empty_but_loaded"),
+        ("SIM-6c-000007", "weight_mismatch"),
+    ] {
+        assert_ne!(lane(sample), "green", "{sample}");
+        assert!(reasons(&scans[sample]).contains(&reason), "{sample} lacks {reason}: {}", scans[sample]["verdict"]);
+        assert_eq!(scans[sample]["state"], "queued");
+    }
+    assert_eq!(lane("SIM-6b-000006"), "red");
+    for scan in scans.values() {
+        for reason in scan["verdict"]["reasons"].as_array().unwrap() {
+            assert!(reason["sentence"].as_str().is_some_and(|s| s.len() > 10), "{reason}");
+        }
+    }
+
+    // The queue: every flagged scan, highest risk first, none of the released ones.
+    let ana = server.sign_in("ana", Role::Officer).await;
+    let queue: Value = get(server, &ana, "/api/v1/queue").await.json().await.unwrap();
+    let entries = queue["entries"].as_array().unwrap();
+    let flagged: Vec<_> = scans.values().filter(|s| s["lane"] != "green").collect();
+    assert_eq!(entries.len(), flagged.len());
+    let risks: Vec<_> = entries.iter().map(|e| e["risk_score"].as_i64().unwrap()).collect();
+    assert!(risks.windows(2).all(|w| w[0] >= w[1]), "{risks:?}");
+
+    // Work the top scan: claim the next, decide, see the audit entry, record the outcome.
+    let (status, claimed) = post(server, &ana, "/api/v1/queue/next", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(claimed["id"], entries[0]["id"]);
+    assert_eq!(claimed["claim"]["officer"], "ana");
+    let id = claimed["id"].as_str().unwrap();
+    let ben = server.sign_in("ben", Role::Officer).await;
+    let (status, refused) = post(server, &ben, &format!("/api/v1/scans/{id}/claim"), json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(refused["error"]["code"], "claimed_by_other");
+    let decision = json!({ "decision": "physical_inspection_ordered", "notes": "dense area behind the door" });
+    let (status, decided) = post(server, &ana, &format!("/api/v1/scans/{id}/decision"), decision).await;
+    assert_eq!(status, StatusCode::OK, "{decided}");
+    assert_eq!(decided["state"], "decided");
+    let audit: Value = get(server, &ana, &format!("/api/v1/scans/{id}/audit")).await.json().await.unwrap();
+    let last = audit["entries"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["action"].as_str(), last["actor"].as_str()), (Some("decided"), Some("ana")));
+    let queue: Value = get(server, &ana, "/api/v1/queue").await.json().await.unwrap();
+    assert_eq!(queue["entries"].as_array().unwrap().len(), flagged.len() - 1, "decided scans leave the queue");
+    let (status, _) = post(server, &ben, &format!("/api/v1/scans/{id}/outcome"), json!({ "outcome": "seizure" })).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Outcomes for model feedback: supervisors only.
+    assert_eq!(get(server, &ana, "/api/v1/outcomes.jsonl").await.status(), StatusCode::FORBIDDEN);
+    let sue = server.sign_in("sue", Role::Supervisor).await;
+    let export = get(server, &sue, "/api/v1/outcomes.jsonl").await.text().await.unwrap();
+    let line: Value = serde_json::from_str(export.lines().next().unwrap()).unwrap();
+    assert_eq!(line["scan_id"], id);
+    assert_eq!(line["outcome"], "seizure");
+    assert_eq!(line["models"].as_array().unwrap().len(), 2);
+
+    let stats: Value = get(server, &ana, "/api/v1/stats").await.json().await.unwrap();
+    assert_eq!(stats["by_state"]["closed"], 1, "{stats}");
+
+    // Images for people: grayscale, material colouring of dual-energy scans, the heatmap layer.
+    let dual = scans["SIM-65-000000"]["id"].as_str().unwrap();
+    for query in ["", "?mode=material&window=4&level=2", "?energy=low"] {
+        let response = get(server, &ana, &format!("/api/v1/scans/{dual}/image.png{query}")).await;
+        assert_eq!(response.status(), StatusCode::OK, "{query}");
+        assert_eq!(response.headers()["content-type"], "image/png");
+        let png = image::load_from_memory(&response.bytes().await.unwrap()).unwrap();
+        assert_eq!((png.width(), png.height()), (3321, 780), "{query}");
+    }
+    let single = scans["SIM-69-000004"]["id"].as_str().unwrap();
+    assert_eq!(get(server, &ana, &format!("/api/v1/scans/{single}/image.png?mode=material")).await.status(), StatusCode::BAD_REQUEST);
+    let heatmap = get(server, &ana, &format!("/api/v1/scans/{single}/heatmap.png")).await;
+    assert_eq!(heatmap.status(), StatusCode::OK);
+    let layer = image::load_from_memory(&heatmap.bytes().await.unwrap()).unwrap();
+    assert_eq!(layer.color(), image::ColorType::Rgba8);
+
+    // Metrics: request latency by route, every pipeline stage, models in service.
+    let metrics = get(server, &ana, "/metrics").await.text().await.unwrap();
+    assert!(metrics.contains(r#"scantriage_http_request_duration_seconds_count{route="/api/v1/scans",method="POST",status="200"}"#), "{metrics}");
+    for stage in scantriage::metrics::STAGES {
+        assert!(metrics.contains(&format!("scantriage_stage_duration_seconds_count{{stage=\"{stage}\"}}")), "{stage}");
+    }
+    assert!(metrics.contains("scantriage_model_info{name=\"classifier\""));
+    assert!(metrics.contains("scantriage_scans{state=\"queued\"}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retried_uploads_return_the_original_and_changed_ones_conflict() {
+    let server = &*SERVER;
+    let (mut metadata, high, low) = sample_parts("SIM-66-000001");
+    metadata["station_scan_id"] = json!("retry-0001");
+    let key = server.station_key(&station_of(&metadata)).await;
+    let (status, first) = upload(server, &key, &metadata, &high, low.as_deref(), "").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{first}");
+    assert_eq!(first["duplicate"], false);
+    let (status, again) = upload(server, &key, &metadata, &high, low.as_deref(), "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((again["scan_id"].clone(), again["duplicate"].clone()), (first["scan_id"].clone(), json!(true)));
+
+    metadata["declaration"]["items"][0]["gross_weight_kg"] = json!(1234.0);
+    let (status, conflict) = upload(server, &key, &metadata, &high, low.as_deref(), "").await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(conflict["error"]["code"], "station_scan_id_conflict");
+    assert_eq!(conflict["error"]["details"]["scan_id"], first["scan_id"]);
+
+    let status_url = first["status_url"].as_str().unwrap();
+    let scan: Value = get(server, &key, status_url).await.json().await.unwrap();
+    assert_eq!(scan["station_scan_id"], "retry-0001");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_anonymous_access_and_least_privilege() {
+    let server = &*SERVER;
+    let (mut metadata, high, low) = sample_parts("SIM-67-000002");
+    metadata["station_scan_id"] = json!("auth-0001");
+    let station = station_of(&metadata);
+    let key = server.station_key(&station).await;
+    let other_key = server.station_key("SOMEWHERE-ELSE").await;
+
+    // Anonymous: health only.
+    assert_eq!(client().get(format!("{}/healthz", server.url)).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(client().get(format!("{}/readyz", server.url)).send().await.unwrap().status(), StatusCode::OK);
+    for path in ["/api/v1/queue", "/metrics", "/api/v1/scans/x", "/api/v1/stats"] {
+        let response = client().get(format!("{}{path}", server.url)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "unauthorized", "{path}");
+    }
+    // Refused before the body is read: a small one, so that the client is still listening.
+    let response = client().post(format!("{}/api/v1/scans", server.url)).multipart(form(&metadata, &tiny_png(), None)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(get(server, "stk_not-a-key", "/api/v1/queue").await.status(), StatusCode::UNAUTHORIZED);
+
+    // Stations upload and read their own scans, nothing else.
+    let (status, accepted) = upload(server, &key, &metadata, &high, low.as_deref(), "").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let url = accepted["status_url"].as_str().unwrap();
+    assert_eq!(get(server, &key, url).await.status(), StatusCode::OK);
+    assert_eq!(get(server, &other_key, url).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(get(server, &key, "/api/v1/queue").await.status(), StatusCode::FORBIDDEN);
+    let (status, body) = upload(server, &other_key, &metadata, &high, low.as_deref(), "").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a key uploads only for its own station: {body}");
+
+    // Officers do not upload; only supervisors assign; a revoked key and an ended session stop working.
+    let ana = server.sign_in("ana-auth", Role::Officer).await;
+    let (status, _) = upload(server, &ana, &metadata, &tiny_png(), None, "").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let id = accepted["scan_id"].as_str().unwrap();
+    let (status, _) = post(server, &ana, &format!("/api/v1/scans/{id}/assign"), json!({ "officer": "ana-auth" })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let response = client().delete(format!("{}/api/v1/session", server.url)).bearer_auth(&ana).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(get(server, &ana, "/api/v1/queue").await.status(), StatusCode::UNAUTHORIZED);
+    let (key_id, revoked) = server.accounts().await.create_station_key(&station).await.unwrap();
+    assert_eq!(get(server, &revoked, url).await.status(), StatusCode::OK);
+    server.accounts().await.revoke_station_key(&key_id).await.unwrap();
+    assert_eq!(get(server, &revoked, url).await.status(), StatusCode::UNAUTHORIZED);
+    let response = client()
+        .post(format!("{}/api/v1/session", server.url))
+        .json(&json!({ "name": "ana-auth", "password": "wrong password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_uploads_are_refused_with_clear_errors() {
+    let server = &*SERVER;
+    let (mut metadata, high, _) = sample_parts("SIM-68-000003");
+    metadata["station_scan_id"] = json!("hostile-0001");
+    let key = server.station_key(&station_of(&metadata)).await;
+    let part = |bytes: &[u8], mime: &str| reqwest::multipart::Part::bytes(bytes.to_vec()).mime_str(mime).unwrap();
+    let meta_bytes = metadata.to_string().into_bytes();
+    let send = |form: reqwest::multipart::Form| {
+        let key = key.clone();
+        async move {
+            let response =
+                client().post(format!("{}/api/v1/scans", server.url)).bearer_auth(key).multipart(form).send().await.unwrap();
+            let status = response.status();
+            (status, response.json::<Value>().await.unwrap_or(Value::Null)["error"]["code"].as_str().unwrap_or("").to_owned())
+        }
+    };
+    use reqwest::multipart::Form;
+    let cases = [
+        (Form::new().part("metadata", part(&meta_bytes, "application/json")), StatusCode::BAD_REQUEST, "missing_part"),
+        (Form::new().part("high", part(&high, "image/png")), StatusCode::BAD_REQUEST, "missing_part"),
+        (
+            Form::new().part("metadata", part(&meta_bytes, "application/json")).part("extra", part(b"x", "text/plain")),
+            StatusCode::BAD_REQUEST,
+            "unexpected_part",
+        ),
+        (
+            Form::new().part("metadata", part(&meta_bytes, "application/json")).part("metadata", part(&meta_bytes, "application/json")),
+            StatusCode::BAD_REQUEST,
+            "duplicate_part",
+        ),
+        (
+            Form::new().part("metadata", part(&meta_bytes, "image/png")).part("high", part(&high, "image/png")),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "wrong_content_type",
+        ),
+        (
+            Form::new().part("metadata", part(&vec![b' '; 2 * 1024 * 1024], "application/json")).part("high", part(&high, "image/png")),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "metadata_too_large",
+        ),
+        (
+            Form::new().part("metadata", part(b"{\"station_id\": 7", "application/json")).part("high", part(&high, "image/png")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_metadata",
+        ),
+        (
+            Form::new().part("metadata", part(&meta_bytes, "application/json")).part("high", part(&high[..high.len() / 50], "image/png")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_image",
+        ),
+        (
+            Form::new().part("metadata", part(&meta_bytes, "application/json")).part("high", part(b"GIF89a not a scan", "image/png")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_image",
+        ),
+        (
+            Form::new()
+                .part("metadata", part(&meta_bytes, "application/json"))
+                .part("high", part(&high, "image/png"))
+                .part("low", part(&high, "image/png")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "energy_mismatch",
+        ),
+    ];
+    for (i, (form, status, code)) in cases.into_iter().enumerate() {
+        assert_eq!(send(form).await, (status, code.to_owned()), "case {i}");
+    }
+    let not_multipart = client()
+        .post(format!("{}/api/v1/scans", server.url))
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert!(not_multipart.status().is_client_error(), "{}", not_multipart.status());
+    // The contract's errors name every field.
+    let mut broken = metadata.clone();
+    broken["declaration"]["number"] = json!("");
+    broken["pixel_pitch_mm"] = json!(-1);
+    let (status, body) = upload(server, &key, &broken, &high, None, "").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<_> = body["error"]["details"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert!(fields.contains(&"declaration.number") && fields.contains(&"pixel_pitch_mm"), "{body}");
+    // Nothing half-accepted: the station scan id is still free.
+    let (status, _) = upload(server, &key, &metadata, &high, None, "").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+}
+
+/// A 16 × 16 16-bit PNG: passes the header checks at the door.
+fn tiny_png() -> Vec<u8> {
+    let image = image::ImageBuffer::<image::Luma<u16>, Vec<u16>>::from_pixel(16, 16, image::Luma([30_000]));
+    let mut png = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut png, image::ImageFormat::Png).unwrap();
+    png.into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn body_limit_backlog_and_rate_limit_answer_before_anything_is_stored() {
+    let mut config = ConfigFile::default();
+    config.server.body_limit_mb = 1;
+    config.server.uploads_per_minute_per_station = 1;
+    config.server.upload_burst_per_station = 3;
+    config.intake.max_backlog = 0;
+    let server = TestServer::start(config);
+    let (mut metadata, high, _) = sample_parts("SIM-68-000003");
+    let key = server.station_key(&station_of(&metadata)).await;
+
+    let (status, body) = upload(&server, &key, &metadata, &high, None, "").await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    metadata["station_scan_id"] = json!("tiny-0001");
+    let response = client()
+        .post(format!("{}/api/v1/scans", server.url))
+        .bearer_auth(&key)
+        .multipart(form(&metadata, &tiny_png(), None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "busy");
+    let (status, _) = upload(&server, &key, &metadata, &tiny_png(), None, "").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+
+    let response = client()
+        .post(format!("{}/api/v1/scans", server.url))
+        .bearer_auth(&key)
+        .multipart(form(&metadata, &tiny_png(), None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "the fourth upload of the burst of three");
+    assert!(response.headers().contains_key("retry-after"));
+
+    let store = scantriage::queue::Store::open(&server.database_url).await.unwrap();
+    assert!(store.counts_by_state().await.unwrap().is_empty(), "nothing was stored");
+}

@@ -1,0 +1,86 @@
+// Calls to the scantriage JSON API (docs/api.md). Every failure becomes an ApiError carrying the
+// server's own message, so that the page can show officers what went wrong in words.
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+let sessionExpired = () => {};
+
+/** Called with the error whenever a request is refused for want of a valid session. */
+export function onSessionExpired(handler) {
+  sessionExpired = handler;
+}
+
+async function request(path, { method = "GET", body } = {}) {
+  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, "unreachable", "The server cannot be reached. Check the connection and try again.");
+  }
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => null);
+  if (response.ok) return data;
+  throw new ApiError(
+    response.status,
+    data?.error?.code ?? `http_${response.status}`,
+    data?.error?.message ?? `The server answered ${response.status} ${response.statusText}.`,
+  );
+}
+
+/** A request on behalf of the signed-in officer: a 401 means the session is over. */
+async function call(path, options) {
+  try {
+    return await request(path, options);
+  } catch (error) {
+    if (error.status === 401) sessionExpired(error);
+    throw error;
+  }
+}
+
+const scanPath = (id) => `/api/v1/scans/${encodeURIComponent(id)}`;
+
+export const signIn = (name, password) => request("/api/v1/session", { method: "POST", body: { name, password } });
+export const currentSession = () => call("/api/v1/session");
+export const signOut = () => request("/api/v1/session", { method: "DELETE" });
+
+export function queue({ lane, state }) {
+  const query = new URLSearchParams({ state, limit: "200" });
+  if (lane) query.set("lane", lane);
+  return call(`/api/v1/queue?${query}`);
+}
+
+export const claimNext = () => call("/api/v1/queue/next", { method: "POST", body: {} });
+export const scan = (id) => call(scanPath(id));
+export const audit = (id) => call(`${scanPath(id)}/audit`);
+export const claim = (id) => call(`${scanPath(id)}/claim`, { method: "POST", body: {} });
+export const release = (id) => call(`${scanPath(id)}/release`, { method: "POST" });
+export const decide = (id, decision, notes) =>
+  call(`${scanPath(id)}/decision`, { method: "POST", body: { decision, notes } });
+
+/** The server-rendered view of a scan; `window`/`level` are left to the server's defaults when absent. */
+export function imageUrl(id, { mode, window, level }) {
+  const query = new URLSearchParams({ mode });
+  if (window !== undefined) query.set("window", window.toFixed(1));
+  if (level !== undefined) query.set("level", level.toFixed(1));
+  return `${scanPath(id)}/image.png?${query}`;
+}
+
+export const heatmapUrl = (id) => `${scanPath(id)}/heatmap.png`;
+
+/** The goods taxonomy served with the console: names and HS prefixes per category. */
+export async function goods() {
+  const response = await fetch("/assets/goods.json");
+  if (!response.ok) throw new ApiError(response.status, "goods", "The goods list of the console is missing.");
+  return response.json();
+}
