@@ -2,7 +2,7 @@
 // address (#/scans/ID) so that reloading, the back button and links keep it.
 
 import * as api from "./api.js";
-import { $, debounce } from "./dom.js";
+import { $, debounce, timeOfDay, words } from "./dom.js";
 import { createQueue } from "./queue.js";
 import { startLive } from "./live.js";
 import { createViewer } from "./viewer.js";
@@ -46,7 +46,9 @@ $("notice-close").addEventListener("click", () => ($("notice").hidden = true));
 /** Shows a failed request in words; an expired session is handled by the sign-in form instead. */
 function report(error, context) {
   if (error.status === 401) return;
-  notice(`${context}: ${error.message}`);
+  // The server writes times as RFC 3339 UTC; officers read their local clock.
+  const message = error.message.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, (iso) => timeOfDay(iso));
+  notice(`${context}: ${message}`);
 }
 
 function showSignIn(message) {
@@ -64,7 +66,8 @@ function showSignIn(message) {
   text.textContent = message ?? "";
   text.hidden = !message;
   $("signin-password").value = "";
-  $("signin-name").focus();
+  // After an expired session the name is still there: only the password is missing.
+  ($("signin-name").value ? $("signin-password") : $("signin-name")).focus();
 }
 
 api.onSessionExpired(() => {
@@ -99,9 +102,7 @@ function show(scan, audit, same) {
   document.title = `${scan.containers} — scantriage`;
 }
 
-async function fetchScan(id) {
-  return Promise.all([api.scan(id), api.audit(id)]);
-}
+const fetchScan = (id) => Promise.all([api.scan(id), api.audit(id)]);
 
 async function load(id) {
   openId = id;
@@ -132,7 +133,7 @@ async function reload(id) {
 async function decided(scan) {
   const before = queue.entries();
   await queue.refresh();
-  notice(`Decision recorded for ${scan.containers}: ${scan.decision.replaceAll("_", " ")}.`, {
+  notice(`Decision recorded for ${scan.containers}: ${words(scan.decision)}.`, {
     kind: "info",
     action: { label: "Show it again", run: () => open(scan.id) },
   });

@@ -50,6 +50,7 @@ export function startLive({ changed, poll, status }) {
     });
   }
 
+  status("Connecting…", "connecting");
   connect();
   return {
     stop() {

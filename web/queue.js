@@ -32,7 +32,7 @@ export function createQueue({ open, officer, report }) {
       h("button", {
         type: "button", class: `entry lane-${entry.lane ?? "none"}`, "data-id": entry.id, "aria-label": label,
         "aria-current": entry.id === current ? "true" : null,
-        title: entry.claim ? `${claimed ?? "claim lapsed"} until ${timeOfDay(entry.claim.until)}` : null,
+        title: claimed ? `${claimed} until ${timeOfDay(entry.claim.until)}` : null,
         onclick: () => open(entry.id),
       },
       h("span", { class: "score" }, entry.risk_score ?? "–"),

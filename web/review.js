@@ -22,7 +22,7 @@ export function createReview({ officer, report, changed, decided }) {
       case "queued": return "Waiting for a decision.";
       case "decided":
       case "closed": {
-        const notes = scan.decision_notes ? ` Notes: “${scan.decision_notes}”.` : "";
+        const notes = scan.decision_notes ? ` Notes: “${scan.decision_notes}”` : "";
         const outcome = scan.outcome ? ` Outcome: ${words(scan.outcome)}.` : "";
         return `Decided: ${words(scan.decision)}, by ${scan.decided_by}, ${dateTime(scan.decided_at)}.${notes}${outcome}`;
       }
@@ -43,6 +43,7 @@ export function createReview({ officer, report, changed, decided }) {
     const mayDecide = queued && (mine() || supervisor());
     fields.disabled = busy || !mayDecide;
     form.hidden = !queued;
+    $("review-actions").hidden = !queued;
     $("decision-hint").textContent = mayDecide ? ""
       : claim ? `${claim.officer} holds this scan: only they can decide on it.` : "Claim the scan to decide on it.";
   }
@@ -50,19 +51,29 @@ export function createReview({ officer, report, changed, decided }) {
   function auditDetails(entry) {
     const d = entry.details ?? {};
     switch (entry.action) {
+      case "received": return `scan ${d.station_scan_id}${d.low_image ? ", dual energy" : ""}`;
+      case "analysis_started": return `attempt ${d.attempt}`;
+      case "analysed": return (d.models ?? []).map((m) => `${m.name} ${m.version}`).join(", ");
+      case "queued":
+      case "released": {
+        const reasons = (d.reasons ?? []).map(words).join(", ");
+        return `${d.lane} lane, risk ${d.risk_score}${reasons ? `: ${reasons}` : ""}`;
+      }
       case "decided": return `${words(d.decision)}${d.notes ? `: “${d.notes}”` : ""}`;
       case "claimed": return `until ${timeOfDay(d.until)}${d.taken_from ? `, taken from ${d.taken_from}` : ""}`;
       case "assigned": return `to ${d.to} until ${timeOfDay(d.until)}`;
       case "outcome_recorded": return `${words(d.outcome)}${d.notes ? `: “${d.notes}”` : ""}`;
       default:
+        // Whatever else the server records, short enough to read (no digests).
         return Object.entries(d)
-          .filter(([, value]) => ["string", "number", "boolean"].includes(typeof value))
+          .filter(([, value]) => ["number", "boolean"].includes(typeof value) || (typeof value === "string" && value.length <= 40))
           .map(([key, value]) => `${words(key)} ${value}`).join(", ");
     }
   }
 
   function history(entries) {
-    $("audit").replaceChildren(...entries.map((entry) => {
+    // Newest first: the last change is what an officer looks for.
+    $("audit").replaceChildren(...[...entries].reverse().map((entry) => {
       const moved = entry.previous_state && entry.new_state && entry.previous_state !== entry.new_state
         ? ` (${words(entry.previous_state)} → ${words(entry.new_state)})` : "";
       const details = auditDetails(entry);

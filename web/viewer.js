@@ -8,7 +8,7 @@ import { $, h, debounce } from "./dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 /** Window/level presets over log-attenuation: the first is the server's default view. */
-export const PRESETS = [
+const PRESETS = [
   { name: "Whole range", level: 3, width: 6 },
   { name: "Light goods", level: 1, width: 2 },
   { name: "Medium goods", level: 2.5, width: 3 },
@@ -32,7 +32,7 @@ export function createViewer({ checkSession }) {
   const buttons = { heatmap: $("toggle-heatmap"), boxes: $("toggle-boxes"), material: $("toggle-material") };
 
   // What the officer chose stays from one scan to the next; the scan's own state does not.
-  const view = { heatmap: false, boxes: true, material: false, level: PRESETS[0].level, width: PRESETS[0].width, custom: false };
+  const view = { heatmap: false, boxes: true, material: false, level: PRESETS[0].level, width: PRESETS[0].width };
   let scan = null;
   let size = { width: 0, height: 0 };
   let scale = 1, tx = 0, ty = 0, fitted = true;
@@ -64,7 +64,7 @@ export function createViewer({ checkSession }) {
     $("zoom-level").textContent = `${Math.round(scale * 100)} %`;
   }
 
-  function zoomAt(factor, x = viewport.clientWidth / 2, y = viewport.clientHeight / 2, smooth = true) {
+  function zoomAt(factor, x = viewport.clientWidth / 2, y = viewport.clientHeight / 2) {
     if (!size.width) return;
     const min = Math.min(fitScale(), 1) / 2;
     const next = Math.min(MAX_SCALE, Math.max(min, scale * factor));
@@ -72,7 +72,7 @@ export function createViewer({ checkSession }) {
     ty = y - ((y - ty) * next) / scale;
     scale = next;
     fitted = false;
-    stage.classList.toggle("smooth", smooth);
+    stage.classList.add("smooth");
     apply();
   }
 
@@ -86,9 +86,8 @@ export function createViewer({ checkSession }) {
 
   function imageQuery() {
     const mode = view.material && dualEnergy() ? "material" : "gray";
-    return view.custom || view.level !== PRESETS[0].level || view.width !== PRESETS[0].width
-      ? { mode, level: view.level, window: view.width }
-      : { mode };
+    const standard = view.level === PRESETS[0].level && view.width === PRESETS[0].width;
+    return standard ? { mode } : { mode, level: view.level, window: view.width };
   }
 
   /** Fetches the view the controls ask for and shows it once decoded; a newer request wins. */
@@ -220,13 +219,13 @@ export function createViewer({ checkSession }) {
     showWindow();
     renderSoon();
   }
-  level.addEventListener("input", () => setWindow({ level: Number(level.value), custom: true }));
-  width.addEventListener("input", () => setWindow({ width: Number(width.value), custom: true }));
+  level.addEventListener("input", () => setWindow({ level: Number(level.value) }));
+  width.addEventListener("input", () => setWindow({ width: Number(width.value) }));
   preset.addEventListener("change", () => choosePreset(Number(preset.value)));
 
   function choosePreset(index) {
     const chosen = PRESETS[index];
-    if (chosen) setWindow({ level: chosen.level, width: chosen.width, custom: index !== 0 });
+    if (chosen) setWindow({ level: chosen.level, width: chosen.width });
   }
 
   const toggle = (name) => () => {
@@ -235,19 +234,20 @@ export function createViewer({ checkSession }) {
     showToggles();
     if (name === "material") render();
   };
+  const toggles = { heatmap: toggle("heatmap"), boxes: toggle("boxes"), material: toggle("material") };
+  for (const [name, run] of Object.entries(toggles)) buttons[name].addEventListener("click", run);
   const actions = {
     zoomIn: () => zoomAt(STEP),
     zoomOut: () => zoomAt(1 / STEP),
     fit,
-    toggleHeatmap: toggle("heatmap"),
-    toggleBoxes: toggle("boxes"),
-    toggleMaterial: toggle("material"),
+    toggleHeatmap: toggles.heatmap,
+    toggleBoxes: toggles.boxes,
+    toggleMaterial: toggles.material,
     preset: choosePreset,
   };
   $("zoom-in").addEventListener("click", actions.zoomIn);
   $("zoom-out").addEventListener("click", actions.zoomOut);
   $("zoom-fit").addEventListener("click", fit);
-  for (const name of Object.keys(buttons)) buttons[name].addEventListener("click", actions[`toggle${name[0].toUpperCase()}${name.slice(1)}`]);
   xray.addEventListener("error", () => xray.getAttribute("src") && checkSession());
 
   return {
