@@ -60,6 +60,7 @@ export function createReview({ officer, report, changed, decided }) {
         return `${d.lane} lane, risk ${d.risk_score}${reasons ? `: ${reasons}` : ""}`;
       }
       case "decided": return `${words(d.decision)}${d.notes ? `: “${d.notes}”` : ""}`;
+      case "claim_released": return d.held_by && d.held_by !== entry.actor ? `held by ${d.held_by}` : "";
       case "claimed": return `until ${timeOfDay(d.until)}${d.taken_from ? `, taken from ${d.taken_from}` : ""}`;
       case "assigned": return `to ${d.to} until ${timeOfDay(d.until)}`;
       case "outcome_recorded": return `${words(d.outcome)}${d.notes ? `: “${d.notes}”` : ""}`;

@@ -1,0 +1,360 @@
+// The officer console end to end: the real `scantriage serve` loaded with simulated scans,
+// driven through Debian's headless Chromium by playwright-core. Run by scripts/browser-test.sh;
+// screenshots go to target/browser-test/.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const BIN = path.resolve(ROOT, process.env.SCANTRIAGE_BIN ?? "target/debug/scantriage");
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const ARTIFACTS = path.join(ROOT, "target/browser-test");
+const PASSWORD = "correct horse battery staple";
+const WAIT = 20_000;
+
+// Uploaded before the browser opens: an honest empty container (green: released, so the queue
+// must not show it) and flagged scans. SIM-6a is uploaded while the officer watches the queue.
+const SAMPLES = ["SIM-67-000002", "SIM-69-000004", "SIM-6b-000006"].map((id) => path.join(ROOT, "samples", id));
+const LATE_SAMPLE = path.join(ROOT, "samples/SIM-6a-000005");
+
+const LAPTOP = { width: 1366, height: 768 };
+
+let work, server, base, browser, page, ben;
+const keys = new Map();
+const consoleErrors = [];
+
+/** Runs a scantriage command and returns what it printed; its chatter on stderr is kept for failures. */
+const run = (args, env = {}) => execFileSync(BIN, args, {
+  env: { ...process.env, RUST_LOG: "warn", ...env }, encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "pipe"],
+}).trim();
+
+async function until(what, check, timeout = WAIT) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function startServer(dataDir) {
+  const portFile = path.join(work, "port");
+  const log = fs.openSync(path.join(ARTIFACTS, "server.log"), "w");
+  server = spawn(BIN, ["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--port-file", portFile], {
+    env: { ...process.env, RUST_LOG: "info,ort=warn" },
+    stdio: ["ignore", log, log],
+  });
+  const port = await until("the server's port file", () => {
+    if (server.exitCode !== null) throw new Error(`scantriage serve exited with ${server.exitCode}; see target/browser-test/server.log`);
+    const text = fs.existsSync(portFile) ? fs.readFileSync(portFile, "utf8").trim() : "";
+    return /^\d+$/.test(text) && text;
+  }, 90_000);
+  base = `http://127.0.0.1:${port}`;
+}
+
+async function upload(dir) {
+  const meta = JSON.parse(fs.readFileSync(path.join(dir, "meta.json"), "utf8"));
+  const form = new FormData();
+  const part = (name, type, file) => form.append(name, new Blob([fs.readFileSync(path.join(dir, file))], { type }), file);
+  part("metadata", "application/json", "meta.json");
+  part("high", "image/png", "high.png");
+  if (fs.existsSync(path.join(dir, "low.png"))) part("low", "image/png", "low.png");
+  const response = await fetch(`${base}/api/v1/scans?wait=30`, {
+    method: "POST", headers: { Authorization: `Bearer ${keys.get(meta.station_id)}` }, body: form, signal: AbortSignal.timeout(45_000),
+  });
+  const body = await response.text();
+  assert.equal(response.status, 200, `upload of ${dir}: ${body}`);
+  return JSON.parse(body);
+}
+
+/** A second officer working through the API, to claim a scan from under the browser's officer. */
+async function signInAs(name) {
+  const response = await fetch(`${base}/api/v1/session`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name, password: PASSWORD }),
+  });
+  assert.equal(response.status, 200);
+  const { token } = await response.json();
+  return async (method, url, body) => {
+    const answer = await fetch(`${base}${url}`, {
+      method, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: body && JSON.stringify(body),
+    });
+    assert.ok(answer.ok, `${method} ${url}: ${answer.status} ${await answer.clone().text()}`);
+    return answer.status === 204 ? null : answer.json();
+  };
+}
+
+const shot = (name) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+const text = (selector) => page.locator(selector).innerText();
+/** The address of the X-ray image once it is shown, else "". */
+const xrayLoaded = () => page.evaluate(() => {
+  const image = document.getElementById("xray");
+  const shown = image.complete && image.naturalWidth > 0 && document.getElementById("image-status").hidden;
+  return shown ? image.getAttribute("src") : "";
+});
+
+before(async () => {
+  fs.rmSync(ARTIFACTS, { recursive: true, force: true });
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  work = fs.mkdtempSync(path.join(os.tmpdir(), "scantriage-browser-"));
+  const dataDir = path.join(work, "data");
+  // A dual-energy scan whose load is not what was declared: red, with material colouring.
+  run(["simulate", "--out", path.join(work, "sim"), "--count", "1", "--seed", "4242", "--scenario", "misdeclared", "--container", "20"]);
+  SAMPLES.push(path.join(work, "sim", fs.readdirSync(path.join(work, "sim"))[0]));
+
+  const store = { SCANTRIAGE_DATA_DIR: dataDir };
+  for (const name of ["ana", "ben"]) run(["users", "add", name, "--role", "officer"], { ...store, SCANTRIAGE_PASSWORD: PASSWORD });
+  for (const dir of [...SAMPLES, LATE_SAMPLE]) {
+    const station = JSON.parse(fs.readFileSync(path.join(dir, "meta.json"), "utf8")).station_id;
+    if (!keys.has(station)) keys.set(station, run(["keys", "create", "--station", station], store).match(/stk_\w+/)[0]);
+  }
+  await startServer(dataDir);
+  const lanes = [];
+  for (const dir of SAMPLES) lanes.push((await upload(dir)).lane);
+  assert.deepEqual(lanes, ["green", "red", "red", "red"], "the scans this test is written for");
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    timeout: 30_000,
+    // This network reaches nothing outside: keep Chromium from trying.
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+  });
+  page = await browser.newPage({ viewport: LAPTOP });
+  page.setDefaultTimeout(WAIT);
+  page.on("console", (message) => message.type() === "error" && consoleErrors.push(message.text()));
+  page.on("pageerror", (error) => consoleErrors.push(`uncaught: ${error.message}`));
+});
+
+after(async () => {
+  await browser?.close();
+  if (server && server.exitCode === null) {
+    const exited = new Promise((resolve) => server.once("exit", resolve));
+    server.kill("SIGTERM");
+    const timer = setTimeout(() => server.kill("SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+test("an officer triages a red scan in the console", { timeout: 240_000 }, async () => {
+  ben = await signInAs("ben");
+  const dual = JSON.parse(fs.readFileSync(path.join(SAMPLES.at(-1), "meta.json"), "utf8"));
+  const container = dual.containers[0].number;
+
+  // Sign in.
+  await page.goto(base);
+  await page.locator("#signin-name").waitFor();
+  await shot("01-sign-in");
+  await signInPage(page, "ana");
+
+  // The queue: flagged scans only, highest risk first, with what an officer sorts by.
+  await page.locator(".entry", { hasText: container }).waitFor();
+  const queue = await ben("GET", "/api/v1/queue");
+  assert.ok(queue.entries.length >= 3, JSON.stringify(queue));
+  assert.equal(await page.locator(".entry").count(), queue.entries.length);
+  const honest = JSON.parse(fs.readFileSync(path.join(SAMPLES[0], "meta.json"), "utf8")).containers[0].number;
+  assert.equal(await page.locator(".entry", { hasText: honest }).count(), 0, "a green scan is released, not queued");
+  const first = page.locator(".entry").first();
+  assert.equal(await first.locator(".score").innerText(), String(queue.entries[0].risk_score));
+  assert.equal(await first.locator(".lane-tag").textContent(), queue.entries[0].lane);
+  assert.match(await first.locator(".station").innerText(), /^[A-Z]/);
+  assert.match(await first.locator(".age").innerText(), /^\d+ (s|min)$/);
+  await until("the live stream", async () => (await page.locator("#live").getAttribute("data-kind")) === "live");
+  await shot("02-queue");
+
+  // Open the red dual-energy scan.
+  const entry = queue.entries.find((e) => e.containers === container);
+  assert.equal(entry?.lane, "red", JSON.stringify(entry));
+  const scan = await ben("GET", `/api/v1/scans/${entry.id}`);
+  await page.locator(".entry", { hasText: container }).click();
+  await until("the scan's image", xrayLoaded);
+  assert.equal(await text("#scan-title"), container);
+  assert.match(await text("#scan-lane"), /^red \d+$/i);
+  assert.deepEqual(
+    (await page.locator("#reasons .sentence").allInnerTexts()).sort(),
+    scan.verdict.reasons.map((r) => r.sentence).sort());
+  assert.ok(await page.locator("#seen li.mismatch").count() > 0, "undeclared goods are highlighted");
+  assert.ok(await page.locator("#declared li.mismatch").count() > 0, "declared goods not seen are highlighted");
+  const { width, height } = scan.analysis.image;
+  assert.deepEqual(await page.locator("#xray").evaluate((image) => [image.naturalWidth, image.naturalHeight]), [width, height]);
+  assert.deepEqual(await unlabelledControls(), [], "every control has a name");
+
+  // Anomaly heatmap and region boxes.
+  assert.equal(await page.locator("#regions rect").count(), scan.analysis.anomaly_regions.length);
+  await page.keyboard.press("h");
+  const overlay = page.locator("#heatmap");
+  await until("the heatmap", () => overlay.evaluate((image) => !image.hidden && image.complete && image.naturalWidth > 0));
+  assert.deepEqual(await overlay.evaluate((image) => [image.naturalWidth, image.naturalHeight]), [width, height]);
+  assert.equal(await page.getAttribute("#toggle-heatmap", "aria-pressed"), "true");
+  await page.click("#toggle-boxes");
+  assert.equal(await page.locator("#regions").evaluate((svg) => getComputedStyle(svg).display), "none");
+  await page.keyboard.press("b");
+  assert.equal(await page.getAttribute("#toggle-boxes", "aria-pressed"), "true");
+
+  // Material colouring: the server renders a coloured image.
+  assert.equal(await colourfulness(), 0, "grayscale first");
+  await page.keyboard.press("m");
+  await until("the material image", async () => (await xrayLoaded()).includes("mode=material"));
+  assert.ok(await colourfulness() > 0.05, "material colouring shows colours");
+  assert.equal(await page.isVisible("#material-legend"), true);
+
+  // Window/level: a preset, then the slider, which fetches once when the officer stops.
+  const renders = [];
+  page.on("request", (request) => request.url().includes("/image.png") && renders.push(request.url()));
+  await page.selectOption("#wl-preset", { label: "Dense goods (4)" });
+  await until("the dense preset", async () => /window=4\.0&level=5\.0/.test(await xrayLoaded()));
+  await page.focus("#wl-level");
+  for (let i = 0; i < 3; i++) await page.keyboard.press("ArrowRight");
+  await until("the new level", async () => /level=5\.3/.test(await xrayLoaded()));
+  // The image may come from the browser's cache when swapped in: count distinct views.
+  assert.equal(new Set(renders).size, 2, `one render per settled change: ${renders.join(" ")}`);
+  await page.keyboard.press("Escape");
+
+  // Zoom and pan move the image in the page, without fetching it again.
+  const fitted = await text("#zoom-level");
+  await page.keyboard.press("+");
+  await page.keyboard.press("+");
+  const box = await page.locator("#viewport").boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.wheel(0, -300);
+  await until("the zoom", async () => parseInt(await text("#zoom-level")) > parseInt(fitted) * 2);
+  const before = await page.locator("#stage").evaluate((stage) => stage.style.transform);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2 - 200, box.y + box.height / 2 - 50, { steps: 5 });
+  await page.mouse.up();
+  assert.notEqual(await page.locator("#stage").evaluate((stage) => stage.style.transform), before, "dragging pans");
+  await page.waitForTimeout(300);
+  await shot("03-scan-zoomed");
+  await page.keyboard.press("0");
+  await until("the fitted view", async () => (await text("#zoom-level")) === fitted);
+  assert.equal(new Set(renders).size, 2, "zooming fetched nothing");
+  await page.selectOption("#wl-preset", { label: "Whole range (1)" });
+  await until("the whole range", async () => {
+    const shown = await xrayLoaded();
+    return shown && !shown.includes("level=");
+  });
+  await page.evaluate(() => document.activeElement?.blur());
+  await page.waitForTimeout(300);
+  await shot("04-scan");
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await page.waitForTimeout(400);
+  await shot("05-scan-1920");
+  await page.setViewportSize({ width: 1366, height: 768 });
+
+  // Another officer holds the scan: the server's refusal is shown in its words.
+  await ben("POST", `/api/v1/scans/${entry.id}/claim`, {});
+  await until("ben's claim, live", async () => /Claimed by ben/.test(await text("#claim-state")));
+  await page.locator("#claim").click();
+  await page.locator("#notice").waitFor();
+  assert.match(await text("#notice-text"), /claimed by ben/);
+  await shot("06-claimed-by-other");
+  await page.click("#notice-close");
+  await ben("POST", `/api/v1/scans/${entry.id}/release`);
+  await until("the release, live", async () => (await text("#claim-state")) === "Not claimed.");
+
+  // Claim and decide with the keyboard and the form; the console goes on with the next scan.
+  await page.locator("#viewport").focus();
+  await page.keyboard.press("c");
+  await until("ana's claim", async () => /Claimed by you/.test(await text("#claim-state")));
+  assert.match(await page.locator(".entry", { hasText: container }).innerText(), /claimed by you/);
+  await page.keyboard.press("d");
+  await page.check("input[value=physical_inspection_ordered]");
+  await page.fill("#decision-notes", "Open at bay 3: scrap metal behind the declared drinks.");
+  await page.click("#decision-form button[type=submit]");
+  await until("the confirmation", async () => /Decision recorded for/.test(await text("#notice-text")));
+  await until("the next scan", async () => (await text("#scan-title")) !== container && (await xrayLoaded()));
+  await until("the queue without the decided scan", async () =>
+    (await page.locator(".entry", { hasText: container }).count()) === 0);
+  assert.equal(await page.locator(".entry").count(), queue.entries.length - 1);
+
+  // The decision is in the scan's history.
+  await page.click("#notice-text button");
+  await until("the decided scan", async () => (await text("#scan-title")) === container);
+  await until("the decision in the history", () => page.locator("#audit li[data-action=decided]").count());
+  assert.match(await text("#audit li[data-action=decided]"), /ana decided \(queued → decided\) — physical inspection ordered: “Open at bay 3/);
+  assert.match(await text("#review-state"), /^Decided: physical inspection ordered, by ana/);
+  assert.equal(await page.isVisible("#decision-form"), false);
+  await shot("07-decided");
+
+  // A scan arriving while the officer works shows up without a reload.
+  const count = await page.locator(".entry").count();
+  await upload(LATE_SAMPLE);
+  await until("the new scan in the queue", async () => (await page.locator(".entry").count()) === count + 1);
+
+  // The shortcuts are listed on the page.
+  await page.keyboard.press("?");
+  await page.locator("#help").waitFor();
+  assert.match(await text("#help-keys"), /Claim this scan/);
+  await shot("08-shortcuts");
+  await page.keyboard.press("Escape");
+
+  // A session that ends sends the officer back to sign in, with the reason.
+  await page.evaluate(() => fetch("/api/v1/session", { method: "DELETE" }));
+  await page.keyboard.press("j");
+  await page.locator("#signin-message").waitFor();
+  assert.match(await text("#signin-message"), /session has expired/);
+  await shot("09-session-expired");
+
+  // The only errors in the browser's console are the refusals this test provoked.
+  const unexpected = consoleErrors.filter((error) => !/status of (401|409)/.test(error));
+  assert.deepEqual(unexpected, []);
+});
+
+test("without the event stream the console keeps up by polling", { timeout: 60_000 }, async () => {
+  const context = await browser.newContext({ viewport: LAPTOP });
+  // A proxy that drops event streams, as some do.
+  await context.route("**/api/v1/events", (route) => route.abort());
+  const polling = await context.newPage();
+  const uncaught = [];
+  polling.on("pageerror", (error) => uncaught.push(error.message));
+  await polling.goto(base);
+  await signInPage(polling, "ben");
+  const first = polling.locator(".entry").first();
+  await first.waitFor();
+  assert.match(await polling.locator("#live").innerText(), /^Updating every \d+ s$/);
+  assert.doesNotMatch(await first.innerText(), /claimed/);
+  const { entries } = await ben("GET", "/api/v1/queue");
+  await ben("POST", `/api/v1/scans/${entries[0].id}/claim`, {});
+  await until("the claim, by polling", async () => /claimed by you/.test(await first.innerText()), 15_000);
+  assert.deepEqual(uncaught, []);
+  await context.close();
+});
+
+async function signInPage(target, name) {
+  await target.fill("#signin-name", name);
+  await target.fill("#signin-password", PASSWORD);
+  await target.click("#signin-form button[type=submit]");
+}
+
+/** Buttons, fields and selects that a screen reader could not name. */
+function unlabelledControls() {
+  return page.evaluate(() => [...document.querySelectorAll("button, input, select, textarea")]
+    .filter((control) => control.offsetParent !== null || control.type === "radio")
+    .filter((control) => !(control.getAttribute("aria-label") || control.labels?.length || control.textContent.trim()))
+    .map((control) => control.outerHTML));
+}
+
+/** Share of the shown image's pixels that are clearly not gray. */
+function colourfulness() {
+  return page.locator("#xray").evaluate((xray) => {
+    const canvas = document.createElement("canvas");
+    [canvas.width, canvas.height] = [xray.naturalWidth, xray.naturalHeight];
+    const context = canvas.getContext("2d");
+    context.drawImage(xray, 0, 0);
+    const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+    let coloured = 0;
+    for (let i = 0; i < pixels.length; i += 4) {
+      if (Math.max(pixels[i], pixels[i + 1], pixels[i + 2]) - Math.min(pixels[i], pixels[i + 1], pixels[i + 2]) > 40) coloured++;
+    }
+    return coloured / (pixels.length / 4);
+  });
+}
