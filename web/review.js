@@ -104,8 +104,9 @@ export function createReview({ officer, report, changed, decided }) {
     return result;
   }
 
-  const claim = () => act(api.claim, "Could not claim the scan");
-  const release = () => act(api.release, "Could not release the scan");
+  // The shortcuts do what the buttons would, and nothing while a button is disabled.
+  const claim = () => !claimButton.disabled && act(api.claim, "Could not claim the scan");
+  const release = () => !releaseButton.disabled && act(api.release, "Could not release the scan");
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
