@@ -18,6 +18,7 @@ pub mod queue;
 pub mod review;
 pub mod service;
 pub mod sim;
+pub mod station;
 pub mod taxonomy;
 pub mod triage;
 pub mod web;
