@@ -7,6 +7,7 @@ mod scan;
 mod serve;
 mod simulate;
 mod storage;
+mod upload;
 
 use clap::{Parser, Subcommand};
 
@@ -26,6 +27,7 @@ enum Command {
     Serve(serve::ServeArgs),
     Users(accounts::UsersArgs),
     Keys(accounts::KeysArgs),
+    Upload(upload::UploadArgs),
 }
 
 impl Cli {
@@ -38,6 +40,7 @@ impl Cli {
             Command::Serve(args) => serve::run(args),
             Command::Users(args) => accounts::run_users(args),
             Command::Keys(args) => accounts::run_keys(args),
+            Command::Upload(args) => upload::run(args),
         }
     }
 }
