@@ -34,21 +34,27 @@ def error(status: int, code: str, message: str) -> JSONResponse:
 
 
 async def read_parts(request: Request) -> dict[str, bytes]:
-    """The multipart body's parts by name, in memory, whether or not a part carries a file name
-    (Starlette's `request.form()` would take a nameless binary part for text). Raises
-    InputError on a malformed or oversized body."""
+    """The multipart body's parts by name, in memory, whether or not a part carries a file name:
+    Starlette's `request.form()` reads a part without one as text, at most 1 MB, and the load
+    generator sends its images so. Raises InputError on a malformed or oversized body."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise pipeline.InputError("bad_request", "expected a multipart/form-data body", 400)
+        raise pipeline.InputError("bad_multipart", "expected a multipart/form-data body", 400)
     if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
         raise pipeline.InputError("too_large", f"the body is larger than {MAX_BODY_BYTES} bytes", 413)
     parts: dict[str, bytes] = {}
 
+    def add(name: bytes, value: bytes) -> None:
+        key = name.decode("latin-1")
+        if key in parts:
+            raise pipeline.InputError("duplicate_part", f"part {key!r} appears twice", 400)
+        parts[key] = value
+
     def on_field(field) -> None:
-        parts[field.field_name.decode("latin-1")] = field.value or b""
+        add(field.field_name, field.value or b"")
 
     def on_file(file) -> None:
         file.file_object.seek(0)
-        parts[file.field_name.decode("latin-1")] = file.file_object.read()
+        add(file.field_name, file.file_object.read())
 
     try:
         parser = create_form_parser(request.headers, on_field, on_file, {"MAX_MEMORY_FILE_SIZE": MAX_BODY_BYTES})
@@ -60,14 +66,15 @@ async def read_parts(request: Request) -> dict[str, bytes]:
             parser.write(chunk)
         parser.finalize()
     except (FormParserError, ValueError) as e:
-        raise pipeline.InputError("bad_request", f"malformed multipart body: {e}", 400) from None
+        raise pipeline.InputError("bad_multipart", f"malformed multipart body: {e}", 400) from None
     return parts
 
 
 async def create_scan(request: Request) -> JSONResponse:
     parts = await read_parts(request)
-    if "metadata" not in parts or "high" not in parts:
-        raise pipeline.InputError("bad_request", "the parts metadata and high are required", 400)
+    for part in ("metadata", "high"):
+        if part not in parts:
+            raise pipeline.InputError("missing_part", f"the upload has no {part!r} part", 400)
     metadata = pipeline.Metadata.from_json(parts["metadata"])
     state = request.app.state
     analysis = await anyio.to_thread.run_sync(
@@ -91,6 +98,11 @@ async def http_error(_: Request, e: HTTPException) -> JSONResponse:
     )
 
 
+async def internal_error(_: Request, e: Exception) -> JSONResponse:
+    """A bug, not the client's fault: the same error body, no traceback (uvicorn logs it)."""
+    return error(500, "internal", "internal error")
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette):
     app.state.models = pipeline.Models(MANIFEST, int(os.environ.get("ORT_INTRA_THREADS", "1")))
@@ -100,6 +112,6 @@ async def lifespan(app: Starlette):
 
 app = Starlette(
     routes=[Route("/api/v1/scans", create_scan, methods=["POST"]), Route("/healthz", healthz)],
-    exception_handlers={pipeline.InputError: input_error, HTTPException: http_error},
+    exception_handlers={pipeline.InputError: input_error, HTTPException: http_error, Exception: internal_error},
     lifespan=lifespan,
 )

@@ -89,7 +89,7 @@ class Metadata:
         try:
             meta = json.loads(data)
         except ValueError as e:
-            raise InputError("bad_metadata", f"metadata is not JSON: {e}", 400) from None
+            raise InputError("invalid_metadata", f"metadata is not JSON: {e}") from None
         if not isinstance(meta, dict):
             raise InputError("invalid_metadata", "metadata must be a JSON object")
         pitch = meta.get("pixel_pitch_mm", 5.0)
@@ -171,19 +171,19 @@ def decode(data: bytes, image: str) -> tuple[np.ndarray, list[str]]:
         with Image.open(io.BytesIO(data), formats=("PNG", "TIFF")) as img:
             width, height = img.size
             if width == 0 or height == 0:
-                raise InputError("unreadable_image", f"{image} image: the image is empty")
+                raise InputError("invalid_image", f"{image} image: the image is empty")
             if width > MAX_WIDTH or height > MAX_HEIGHT or width * height > MAX_PIXELS:
-                raise InputError("unreadable_image", f"{image} image: {width} × {height} pixels is too large")
+                raise InputError("invalid_image", f"{image} image: {width} × {height} pixels is too large")
             if img.mode in ("I;16", "I;16B", "I"):
                 return np.asarray(img).astype(np.uint16, copy=False), []
             if img.mode == "L":
                 warning = f"the {image} image is 8-bit: dense cargo (below 1/256 transmission) is lost"
                 return np.asarray(img).astype(np.uint16) * np.uint16(257), [warning]
-            raise InputError("unreadable_image", f"{image} image: mode {img.mode} is not grayscale")
+            raise InputError("invalid_image", f"{image} image: mode {img.mode} is not grayscale")
     except Image.UnidentifiedImageError:
-        raise InputError("unreadable_image", f"{image} image: not a PNG or TIFF file") from None
+        raise InputError("invalid_image", f"{image} image: not a PNG or TIFF file") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        raise InputError("unreadable_image", f"{image} image: {e}") from None
+        raise InputError("invalid_image", f"{image} image: {e}") from None
 
 
 def attenuation(pixels: np.ndarray) -> np.ndarray:
@@ -576,7 +576,7 @@ def analyse(models: Models, high_bytes: bytes, low_bytes: bytes | None, meta: Me
         warnings += low_warnings
     if low is not None and low.shape != high.shape:
         raise InputError(
-            "unreadable_image", f"the high image is {high.shape[::-1]} pixels but the low image is {low.shape[::-1]}"
+            "invalid_image", f"the high image is {high.shape[::-1]} pixels but the low image is {low.shape[::-1]}"
         )
     lap("decode")
     a_high = attenuation(high)
