@@ -156,7 +156,8 @@ class Models:
         session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         # One batch of zeros, as the Rust pool's warm-up: the first request must not pay for
         # ONNX Runtime's lazy allocations.
-        session.run(None, {session.get_inputs()[0].name: np.zeros((MAX_BATCH, 2, 64, 64), np.float32)})
+        tiles = session.get_inputs()[0]
+        session.run(None, {tiles.name: np.zeros((MAX_BATCH, *tiles.shape[1:]), np.float32)})
         return session
 
 
