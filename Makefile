@@ -1,26 +1,37 @@
 # scantriage — see README.md. `make run` and `make test` are the quick start.
 CARGO ?= cargo
-OUT ?= out/scans
+DATA ?= data
 
-.PHONY: run test samples bench clippy models ort
+.PHONY: run test samples bench baseline clippy models ort
 
-## Simulate a set of scans with ground truth into $(OUT).
+## The service on the embedded defaults: SQLite and images in $(DATA)/, the committed models,
+## http://127.0.0.1:8080 (see README.md for keys, accounts and uploads).
 run: ort
-	$(CARGO) run --release -- simulate --out $(OUT) --count 20 --seed 1
-	@echo "Scans written to $(OUT)/ (one folder per scan: high.png, low.png, meta.json, truth.json, labels.png)"
+	$(CARGO) run --release -- serve --data-dir $(DATA)
 
 ## Every test: unit, integration, and the benches once each in test mode. The storage tests
-## also run against a throwaway PostgreSQL server (installed from Debian's packages if missing).
+## also run against a throwaway PostgreSQL server, the console's test in headless Chromium
+## (both installed from Debian's packages if missing).
 test: ort
 	./scripts/with-postgres.sh $(CARGO) test --all-targets
+	SCANTRIAGE_BIN=target/debug/scantriage ./scripts/browser-test.sh
 
 ## Regenerate the committed samples and their previews (see samples/README.md).
 samples:
 	./samples/generate.sh
 
-## Criterion benches; results in target/criterion, figures in docs/benchmarks.md.
-bench:
+## Criterion benches (target/criterion), then scantriage and the Python baseline under the
+## load generator (target/bench-load/report.md); figures in docs/benchmarks.md.
+bench: baseline
 	$(CARGO) bench
+	./scripts/bench-load.sh
+
+## The Python baseline of the load benchmark: its venv, then proof that it does the same work
+## as the engine (benches/baseline/README.md).
+baseline: ort
+	$(CARGO) build --release
+	benches/baseline/setup.sh
+	benches/baseline/.venv/bin/python benches/baseline/check_parity.py
 
 clippy:
 	$(CARGO) clippy --all-targets -- -D warnings

@@ -12,6 +12,7 @@ pub mod config;
 pub mod eval;
 pub mod imaging;
 pub mod inference;
+pub mod loadgen;
 pub mod metrics;
 pub mod ingest;
 pub mod queue;

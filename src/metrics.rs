@@ -44,8 +44,9 @@ struct ModelLabels {
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// The pipeline's stages as reported, in order.
-pub const STAGES: [&str; 9] =
-    ["queueing", "decode", "locate", "preprocess", "classify", "anomaly", "merge", "triage", "storage"];
+/// `analysis` is the engine's whole time for a scan: decode to merge, the two models side by side.
+pub const STAGES: [&str; 10] =
+    ["queueing", "decode", "locate", "preprocess", "classify", "anomaly", "merge", "analysis", "triage", "storage"];
 
 #[derive(Debug)]
 pub struct Metrics {
@@ -102,6 +103,7 @@ impl Metrics {
             ("classify", timings.classify),
             ("anomaly", timings.anomaly),
             ("merge", timings.merge),
+            ("analysis", timings.total),
         ] {
             self.observe_stage(stage, ms / 1000.0);
         }

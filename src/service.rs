@@ -104,7 +104,8 @@ impl Service {
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        tracing::info!("listening on http://{}", listener.local_addr()?);
+        let address = listener.local_addr()?;
+        tracing::info!("listening on http://{address}; the officers' console is at http://{address}/");
         api::serve(listener, self.state, shutdown).await?;
         tracing::info!("no longer accepting requests; letting the analyses in progress finish");
         self.workers.shutdown().await;

@@ -361,42 +361,64 @@ fn tiny_png() -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn body_limit_backlog_and_rate_limit_answer_before_anything_is_stored() {
-    let mut config = ConfigFile::default();
-    config.server.body_limit_mb = 1;
-    config.server.uploads_per_minute_per_station = 1;
-    config.server.upload_burst_per_station = 3;
-    config.intake.max_backlog = 0;
-    let server = TestServer::start(config);
+    let mut small_bodies = ConfigFile::default();
+    small_bodies.server.body_limit_mb = 1;
+    let server = TestServer::start(small_bodies);
     let (mut metadata, high, _) = sample_parts("SIM-68-000003");
     let key = server.station_key(&station_of(&metadata)).await;
-
     let (status, body) = upload(&server, &key, &metadata, &high, None, "").await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
-    metadata["station_scan_id"] = json!("tiny-0001");
-    let response = client()
-        .post(format!("{}/api/v1/scans", server.url))
-        .bearer_auth(&key)
-        .multipart(form(&metadata, &tiny_png(), None))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(response.headers().contains_key("retry-after"));
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "busy");
-    let (status, _) = upload(&server, &key, &metadata, &tiny_png(), None, "").await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["error"]["code"], "too_large");
+    drop(server);
 
-    let response = client()
-        .post(format!("{}/api/v1/scans", server.url))
-        .bearer_auth(&key)
-        .multipart(form(&metadata, &tiny_png(), None))
-        .send()
-        .await
-        .unwrap();
+    let mut busy = ConfigFile::default();
+    busy.server.uploads_per_minute_per_station = 1;
+    busy.server.upload_burst_per_station = 3;
+    busy.intake.max_backlog = 0;
+    let server = TestServer::start(busy);
+    let key = server.station_key(&station_of(&metadata)).await;
+    metadata["station_scan_id"] = json!("tiny-0001");
+    let send_tiny = || client().post(format!("{}/api/v1/scans", server.url)).bearer_auth(&key).multipart(form(&metadata, &tiny_png(), None)).send();
+    for _ in 0..3 {
+        let response = send_tiny().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().contains_key("retry-after"));
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "busy");
+    }
+    let response = send_tiny().await.unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "the fourth upload of the burst of three");
     assert!(response.headers().contains_key("retry-after"));
 
     let store = scantriage::queue::Store::open(&server.database_url).await.unwrap();
     assert!(store.counts_by_state().await.unwrap().is_empty(), "nothing was stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_describes_every_route_the_server_answers() {
+    let server = &*SERVER;
+    let key = server.station_key("OPENAPI-GATE").await;
+    assert_eq!(client().get(format!("{}/api/openapi.json", server.url)).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let document: Value = get(server, &key, "/api/openapi.json").await.json().await.unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"), "{}", document["openapi"]);
+    let paths = document["paths"].as_object().unwrap();
+    assert!(paths.len() >= 18, "{:?}", paths.keys());
+    for (path, operations) in paths {
+        let concrete = path.replace("{id}", "no-such-scan");
+        for method in operations.as_object().unwrap().keys() {
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let response = client().request(method.clone(), format!("{}{concrete}", server.url)).send().await.unwrap();
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            let unrouted = status == StatusCode::METHOD_NOT_ALLOWED
+                || body["error"]["message"].as_str().is_some_and(|m| m.starts_with("no such endpoint"));
+            assert!(!unrouted, "{method} {path} is documented but not served ({status})");
+        }
+    }
+    // Undocumented paths fall through to the JSON 404.
+    let response = client().get(format!("{}/api/v1/nothing-here", server.url)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+    assert_eq!(serde_json::to_value(scantriage::api::openapi()).unwrap(), document);
 }

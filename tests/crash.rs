@@ -23,7 +23,7 @@ fn start_service(data: &Path) -> (Child, String) {
     let port_file = data.join("port");
     let _ = std::fs::remove_file(&port_file);
     let log = std::fs::OpenOptions::new().create(true).append(true).open(data.join("service.log")).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_scantriage"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scantriage"))
         .args(["serve", "--listen", "127.0.0.1:0", "--port-file"])
         .arg(&port_file)
         .arg("--data-dir")
@@ -39,6 +39,8 @@ fn start_service(data: &Path) -> (Child, String) {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the service did not start; see {}", data.join("service.log").display());
 }
 
@@ -122,8 +124,18 @@ async fn every_acknowledged_scan_survives_a_kill_with_exactly_one_analysis() {
         assert!(started.elapsed() < Duration::from_secs(180), "scans still unsettled: {counts:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    service.kill().unwrap();
-    service.wait().unwrap();
+    // SIGTERM: a graceful stop, exit status 0.
+    let terminated = Command::new("kill").args(["-TERM", &service.id().to_string()]).status().unwrap();
+    assert!(terminated.success());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = service.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the service did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "graceful stop: {status}");
 
     let counts = store.counts_by_state().await.unwrap();
     let total: i64 = counts.iter().map(|(_, n)| n).sum();

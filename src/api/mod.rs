@@ -16,11 +16,13 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 pub use auth::SESSION_COOKIE;
 pub use error::ApiError;
@@ -94,38 +96,78 @@ impl AppState {
     }
 }
 
+/// The OpenAPI document's frame; paths and schemas come from the handlers.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "scantriage", description = "Triage of container X-ray scans against customs declarations (see docs/api.md)."),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "stations", description = "Scanner stations upload scans"),
+        (name = "scans", description = "Scans, their analyses and images"),
+        (name = "queue", description = "The officers' risk queue"),
+        (name = "session", description = "Officers' sign-in"),
+        (name = "operations", description = "Health and metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some("A station's API key (stk_…) or an officer's session token"))
+            .build();
+        openapi.components.get_or_insert_with(Default::default).add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// The documented routes and the OpenAPI document describing exactly them.
+fn documented_routes(body_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use utoipa::OpenApi;
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(session::sign_in, session::current, session::sign_out))
+        .routes(routes!(scans::upload).layer(DefaultBodyLimit::max(body_limit)))
+        .routes(routes!(scans::show))
+        .routes(routes!(scans::image))
+        .routes(routes!(scans::heatmap))
+        .routes(routes!(queue::audit))
+        .routes(routes!(queue::claim))
+        .routes(routes!(queue::release))
+        .routes(routes!(queue::assign))
+        .routes(routes!(queue::decide))
+        .routes(routes!(queue::record_outcome))
+        .routes(routes!(queue::list))
+        .routes(routes!(queue::next))
+        .routes(routes!(queue::stats))
+        .routes(routes!(queue::export_outcomes))
+        .routes(routes!(queue::events))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+        .split_for_parts()
+}
+
+/// The OpenAPI 3.1 document of the service.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    documented_routes(ApiConfig::default().body_limit_bytes).1
+}
+
 /// Every route of the service.
 pub fn router(state: AppState) -> Router {
-    let body_limit = state.config.body_limit_bytes;
-    let api = Router::new()
-        .route("/api/v1/session", post(session::sign_in).get(session::current).delete(session::sign_out))
-        .route("/api/v1/scans", post(scans::upload).layer(DefaultBodyLimit::max(body_limit)))
-        .route("/api/v1/scans/{id}", get(scans::show))
-        .route("/api/v1/scans/{id}/image.png", get(scans::image))
-        .route("/api/v1/scans/{id}/heatmap.png", get(scans::heatmap))
-        .route("/api/v1/scans/{id}/audit", get(queue::audit))
-        .route("/api/v1/scans/{id}/claim", post(queue::claim))
-        .route("/api/v1/scans/{id}/release", post(queue::release))
-        .route("/api/v1/scans/{id}/assign", post(queue::assign))
-        .route("/api/v1/scans/{id}/decision", post(queue::decide))
-        .route("/api/v1/scans/{id}/outcome", post(queue::record_outcome))
-        .route("/api/v1/queue", get(queue::list))
-        .route("/api/v1/queue/next", post(queue::next))
-        .route("/api/v1/stats", get(queue::stats))
-        .route("/api/v1/outcomes.jsonl", get(queue::export_outcomes))
-        .route("/api/v1/events", get(queue::events))
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
+    let (api, document) = documented_routes(state.config.body_limit_bytes);
+    let document = Arc::new(document);
+    let api = api
+        .route("/api/openapi.json", get(move |_caller: auth::Caller| async move { axum::Json(document.as_ref().clone()) }))
         .merge(ops::console_routes());
     api.fallback(ops::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+        }))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)

@@ -9,39 +9,51 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::AppState;
 use super::auth::{OfficerCaller, SupervisorCaller};
-use super::error::ApiError;
-use super::scans::scan_view;
+use super::error::{ApiError, ErrorBody};
+use super::scans::{ScanView, scan_view};
 use crate::queue::worker::ScanSettled;
-use crate::queue::{Decision, Outcome, QueueFilter, ScanRecord};
+use crate::queue::{AuditEntry, Decision, Outcome, OutcomeExport, QueueEntry, QueueFilter, QueueStats, ScanRecord};
 use crate::review::{self, Action, Officer};
 use crate::triage::Lane;
 
 /// Longest claim an officer may ask for.
 const MAX_CLAIM: Duration = Duration::from_secs(8 * 3600);
 
+/// Entries of the risk queue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueList {
+    entries: Vec<QueueEntry>,
+}
+
+/// The risk queue, highest risk first, then oldest.
+#[utoipa::path(get, path = "/api/v1/queue", tag = "queue", security(("bearer" = [])), params(QueueFilter),
+    responses((status = 200, body = QueueList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(
     State(app): State<AppState>,
     _officer: OfficerCaller,
     Query(filter): Query<QueueFilter>,
-) -> Result<Json<Value>, ApiError> {
-    let entries = app.store.queue(&filter).await?;
-    Ok(Json(json!({ "entries": entries })))
+) -> Result<Json<QueueList>, ApiError> {
+    Ok(Json(QueueList { entries: app.store.queue(&filter).await? }))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NextRequest {
     lane: Option<Lane>,
     station: Option<String>,
 }
 
+/// Claim the next unclaimed scan of the queue.
+#[utoipa::path(post, path = "/api/v1/queue/next", tag = "queue", security(("bearer" = [])), request_body(content = Option<NextRequest>),
+    responses((status = 200, body = ScanView), (status = 204, description = "nothing is waiting"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn next(
     State(app): State<AppState>,
     OfficerCaller(officer): OfficerCaller,
@@ -55,12 +67,16 @@ pub async fn next(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimRequest {
     lease_seconds: Option<u64>,
 }
 
+/// Claim a scan for review, until the lease lapses (default 15 minutes).
+#[utoipa::path(post, path = "/api/v1/scans/{id}/claim", tag = "queue", security(("bearer" = [])), params(("id" = String, Path)),
+    request_body(content = Option<ClaimRequest>),
+    responses((status = 200, body = ScanView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn claim(
     State(app): State<AppState>,
     OfficerCaller(officer): OfficerCaller,
@@ -71,6 +87,9 @@ pub async fn claim(
     act(&app, &officer, &id, Action::Claim { lease }).await
 }
 
+/// Give a claimed scan back to the queue.
+#[utoipa::path(post, path = "/api/v1/scans/{id}/release", tag = "queue", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = ScanView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn release(
     State(app): State<AppState>,
     OfficerCaller(officer): OfficerCaller,
@@ -79,12 +98,16 @@ pub async fn release(
     act(&app, &officer, &id, Action::Release).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignRequest {
     officer: String,
 }
 
+/// Hand a scan to an officer (supervisors).
+#[utoipa::path(post, path = "/api/v1/scans/{id}/assign", tag = "queue", security(("bearer" = [])), params(("id" = String, Path)),
+    request_body = AssignRequest,
+    responses((status = 200, body = ScanView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn assign(
     State(app): State<AppState>,
     SupervisorCaller(supervisor): SupervisorCaller,
@@ -94,7 +117,7 @@ pub async fn assign(
     act(&app, &supervisor, &id, Action::Assign { officer: body.officer, lease: app.config.claim_lease }).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionRequest {
     decision: Decision,
@@ -102,6 +125,10 @@ pub struct DecisionRequest {
     notes: String,
 }
 
+/// Decide on a claimed scan.
+#[utoipa::path(post, path = "/api/v1/scans/{id}/decision", tag = "queue", security(("bearer" = [])), params(("id" = String, Path)),
+    request_body = DecisionRequest,
+    responses((status = 200, body = ScanView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn decide(
     State(app): State<AppState>,
     OfficerCaller(officer): OfficerCaller,
@@ -111,7 +138,7 @@ pub async fn decide(
     act(&app, &officer, &id, Action::Decide { decision: body.decision, notes: body.notes }).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OutcomeRequest {
     outcome: Outcome,
@@ -119,6 +146,10 @@ pub struct OutcomeRequest {
     notes: String,
 }
 
+/// Record what the inspection of a decided scan found.
+#[utoipa::path(post, path = "/api/v1/scans/{id}/outcome", tag = "queue", security(("bearer" = [])), params(("id" = String, Path)),
+    request_body = OutcomeRequest,
+    responses((status = 200, body = ScanView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn record_outcome(
     State(app): State<AppState>,
     OfficerCaller(officer): OfficerCaller,
@@ -139,25 +170,44 @@ async fn respond(app: &AppState, scan: ScanRecord) -> Result<Response, ApiError>
     Ok(Json(scan_view(app, scan).await?).into_response())
 }
 
+/// A scan's audit log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditLog {
+    entries: Vec<AuditEntry>,
+}
+
+/// Everything that happened to a scan, oldest first.
+#[utoipa::path(get, path = "/api/v1/scans/{id}/audit", tag = "queue", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = AuditLog), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn audit(
     State(app): State<AppState>,
     _officer: OfficerCaller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AuditLog>, ApiError> {
     if app.store.scan(&id).await?.is_none() {
         return Err(ApiError::not_found(format!("no scan {id}")));
     }
-    Ok(Json(json!({ "entries": app.store.audit_log(&id).await? })))
+    Ok(Json(AuditLog { entries: app.store.audit_log(&id).await? }))
 }
 
-pub async fn stats(State(app): State<AppState>, _officer: OfficerCaller) -> Result<Json<Value>, ApiError> {
-    Ok(Json(serde_json::to_value(app.store.stats().await?).unwrap_or(Value::Null)))
+/// Counts by state, lane, station and day.
+#[utoipa::path(get, path = "/api/v1/stats", tag = "queue", security(("bearer" = [])), 
+    responses((status = 200, body = QueueStats), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn stats(State(app): State<AppState>, _officer: OfficerCaller) -> Result<Json<QueueStats>, ApiError> {
+    Ok(Json(app.store.stats().await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
+    /// Only scans decided at or after this time (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
     since: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
+
+/// Decided scans as JSON lines, for model feedback (supervisors).
+#[utoipa::path(get, path = "/api/v1/outcomes.jsonl", tag = "queue", security(("bearer" = [])), params(ExportQuery),
+    responses((status = 200, content_type = "application/x-ndjson", body = OutcomeExport, description = "one OutcomeExport per line"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 
 pub async fn export_outcomes(
     State(app): State<AppState>,
@@ -170,6 +220,9 @@ pub async fn export_outcomes(
     Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response())
 }
 
+/// Server-sent events: `scan` with `{scan_id, state}` whenever a scan settles or changes.
+#[utoipa::path(get, path = "/api/v1/events", tag = "queue", security(("bearer" = [])), 
+    responses((status = 200, content_type = "text/event-stream"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn events(
     State(app): State<AppState>,
     _officer: OfficerCaller,

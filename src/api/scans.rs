@@ -6,12 +6,13 @@ use axum::Json;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::auth::{Caller, StationCaller};
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use crate::imaging::decode::{Energy, decode_scan};
 use crate::imaging::render::{Window, grayscale, heatmap_layer, material_colour};
 use crate::ingest::intake::{Accepted, Upload};
@@ -20,11 +21,54 @@ use crate::queue::{ScanRecord, ScanState};
 /// Largest metadata part: a declaration of 200 items is far smaller.
 const MAX_METADATA_BYTES: usize = 1024 * 1024;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
-    /// Seconds to wait for the verdict before answering.
+    /// Seconds (at most 30) to wait for the verdict before answering.
     wait: Option<u64>,
 }
+
+/// The multipart form of an upload.
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes the request for the OpenAPI document only
+pub struct UploadForm {
+    /// The scan's metadata JSON (docs/scan-format.md).
+    metadata: String,
+    /// High-energy image, 16-bit grayscale PNG or TIFF.
+    #[schema(format = Binary, value_type = String)]
+    high: Vec<u8>,
+    /// Low-energy image of a dual-energy scan.
+    #[schema(format = Binary, value_type = Option<String>)]
+    low: Option<Vec<u8>>,
+}
+
+/// An acknowledged upload: the images are on disk and the record committed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadAccepted {
+    scan_id: String,
+    status_url: String,
+    /// The same upload was received before; this is the original scan.
+    duplicate: bool,
+}
+
+/// A scan with its analysis.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScanView {
+    #[serde(flatten)]
+    scan: ScanRecord,
+    #[schema(value_type = Option<crate::inference::analysis::Analysis>)]
+    analysis: Option<Value>,
+}
+
+/// Upload a scan (stations).
+#[utoipa::path(post, path = "/api/v1/scans", tag = "stations", security(("bearer" = [])), params(UploadQuery),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 202, description = "accepted", body = UploadAccepted),
+        (status = 200, description = "a retry of an accepted upload, or the verdict when `wait` was given", body = ScanView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 
 pub async fn upload(
     State(app): State<AppState>,
@@ -35,6 +79,12 @@ pub async fn upload(
     if let Err(wait) = app.upload_limiter().take(&station.station_id) {
         return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many uploads from this station")
             .retry_after(wait.as_secs().max(1)));
+    }
+    // Refused before the images are read: a station retrying during a backlog should not
+    // send megabytes each time to hear it. (The intake checks again, after the retry check.)
+    if app.store.backlog().await? >= app.intake.config().max_backlog {
+        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the analysis backlog is full; try again shortly")
+            .retry_after(5));
     }
     let upload = read_upload(multipart).await?;
     // Subscribed before accepting, so a verdict reached in between is not missed.
@@ -62,7 +112,7 @@ pub async fn upload(
         Accepted::New { .. } => (StatusCode::ACCEPTED, false),
         Accepted::Duplicate { .. } => (StatusCode::OK, true),
     };
-    let body = json!({ "scan_id": scan_id, "status_url": status_url, "duplicate": duplicate });
+    let body = UploadAccepted { scan_id, status_url: status_url.clone(), duplicate };
     Ok((status, [(header::LOCATION, status_url)], Json(body)).into_response())
 }
 
@@ -146,25 +196,36 @@ async fn visible_scan(app: &AppState, caller: &Caller, id: &str) -> Result<ScanR
 }
 
 /// A scan record with its analysis, as `GET /api/v1/scans/{id}` answers.
-pub(super) async fn scan_view(app: &AppState, scan: ScanRecord) -> Result<Value, ApiError> {
+pub(super) async fn scan_view(app: &AppState, scan: ScanRecord) -> Result<ScanView, ApiError> {
     let analysis = app.store.analysis(&scan.id).await?.map(|a| a.analysis);
-    let mut view = serde_json::to_value(&scan).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    view["analysis"] = analysis.unwrap_or(Value::Null);
-    Ok(view)
+    Ok(ScanView { scan, analysis })
 }
 
-pub async fn show(State(app): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+/// A scan: state, verdict with reasons, analysis (stations: their own scans only).
+#[utoipa::path(get, path = "/api/v1/scans/{id}", tag = "scans", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = ScanView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn show(State(app): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<ScanView>, ApiError> {
     let scan = visible_scan(&app, &caller, &id).await?;
     Ok(Json(scan_view(&app, scan).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImageQuery {
+    /// `high` (default) or `low`.
     energy: Option<String>,
+    /// Contrast window width in attenuation units (default 6).
     window: Option<f32>,
+    /// Attenuation shown mid-grey (default 3).
     level: Option<f32>,
+    /// `gray` (default) or `material` (dual-energy scans: organic orange, inorganic green, metal blue).
     mode: Option<String>,
 }
+
+/// The scan image as an 8-bit PNG for people.
+#[utoipa::path(get, path = "/api/v1/scans/{id}/image.png", tag = "scans", security(("bearer" = [])),
+    params(("id" = String, Path), ImageQuery),
+    responses((status = 200, content_type = "image/png"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 
 pub async fn image(
     State(app): State<AppState>,
@@ -216,6 +277,10 @@ pub async fn image(
     Ok(png_response(png))
 }
 
+/// The anomaly heatmap as a transparent overlay of the image's size.
+#[utoipa::path(get, path = "/api/v1/scans/{id}/heatmap.png", tag = "scans", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, content_type = "image/png"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn heatmap(State(app): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     let scan = visible_scan(&app, &caller, &id).await?;
     let stored = app

@@ -5,16 +5,17 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::AppState;
 use super::auth::{Caller, SESSION_COOKIE};
-use super::error::ApiError;
-use crate::accounts::{Principal, SESSION_LIFETIME, role_name};
+use super::error::{ApiError, ErrorBody};
+use crate::accounts::{Principal, SESSION_LIFETIME};
 use crate::queue::to_rfc3339;
+use crate::review::Role;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignIn {
     name: String,
@@ -27,6 +28,35 @@ impl std::fmt::Debug for SignIn {
     }
 }
 
+/// A new session: the token goes in `Authorization: Bearer` (or the cookie set alongside).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionInfo {
+    name: String,
+    role: Role,
+    token: String,
+    #[schema(format = DateTime)]
+    expires_at: String,
+}
+
+/// Who the credentials belong to: an officer (name, role) or a station (station id, key id).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Identity {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<Role>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    station_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_id: Option<String>,
+}
+
+/// Sign in.
+#[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = SignIn,
+    responses((status = 200, body = SessionInfo), (status = 401, body = ErrorBody)))]
 pub async fn sign_in(State(app): State<AppState>, Json(body): Json<SignIn>) -> Result<Response, ApiError> {
     let session = app.accounts.login(&body.name, &body.password).await?;
     tracing::info!(user = %session.officer.name, "signed in");
@@ -35,26 +65,40 @@ pub async fn sign_in(State(app): State<AppState>, Json(body): Json<SignIn>) -> R
         session.token,
         SESSION_LIFETIME.as_secs()
     );
-    let body = json!({
-        "name": session.officer.name,
-        "role": role_name(session.officer.role),
-        "token": session.token,
-        "expires_at": to_rfc3339(session.expires_at),
-    });
+    let body = SessionInfo {
+        name: session.officer.name,
+        role: session.officer.role,
+        token: session.token,
+        expires_at: to_rfc3339(session.expires_at),
+    };
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
-pub async fn current(caller: Caller) -> Result<Json<Value>, ApiError> {
-    match caller.principal {
-        Principal::User(officer) => Ok(Json(json!({
-            "name": officer.name,
-            "role": role_name(officer.role),
-            "expires_at": caller.session_expires_at.map(to_rfc3339),
-        }))),
-        Principal::Station { station_id, key_id } => Ok(Json(json!({ "station_id": station_id, "key_id": key_id }))),
-    }
+/// Who is calling.
+#[utoipa::path(get, path = "/api/v1/session", tag = "session", security(("bearer" = [])),
+    responses((status = 200, body = Identity), (status = 401, body = ErrorBody)))]
+pub async fn current(caller: Caller) -> Json<Identity> {
+    Json(match caller.principal {
+        Principal::User(officer) => Identity {
+            name: Some(officer.name),
+            role: Some(officer.role),
+            expires_at: caller.session_expires_at.map(to_rfc3339),
+            station_id: None,
+            key_id: None,
+        },
+        Principal::Station { station_id, key_id } => Identity {
+            name: None,
+            role: None,
+            expires_at: None,
+            station_id: Some(station_id),
+            key_id: Some(key_id),
+        },
+    })
 }
 
+/// Sign out: the session token stops working.
+#[utoipa::path(delete, path = "/api/v1/session", tag = "session", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody)))]
 pub async fn sign_out(State(app): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     if matches!(caller.principal, Principal::User(_)) {
         app.accounts.logout(&caller.secret).await?;

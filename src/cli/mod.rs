@@ -2,6 +2,7 @@
 
 mod accounts;
 mod eval;
+mod loadgen;
 mod render;
 mod scan;
 mod serve;
@@ -27,6 +28,8 @@ enum Command {
     Serve(serve::ServeArgs),
     Users(accounts::UsersArgs),
     Keys(accounts::KeysArgs),
+    Loadgen(loadgen::LoadgenArgs),
+    Loadreport(loadgen::LoadReportArgs),
     Upload(upload::UploadArgs),
 }
 
@@ -40,6 +43,8 @@ impl Cli {
             Command::Serve(args) => serve::run(args),
             Command::Users(args) => accounts::run_users(args),
             Command::Keys(args) => accounts::run_keys(args),
+            Command::Loadgen(args) => loadgen::run(args),
+            Command::Loadreport(args) => loadgen::run_report(args),
             Command::Upload(args) => upload::run(args),
         }
     }
@@ -55,5 +60,21 @@ pub fn init_logging() {
         builder.json().init();
     } else {
         builder.init();
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM: how long-running commands are asked to stop.
+async fn stop_requested() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
     }
 }

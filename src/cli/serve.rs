@@ -34,22 +34,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             let port = listener.local_addr()?.port().to_string();
             std::fs::write(path, port).with_context(|| format!("cannot write {}", path.display()))?;
         }
-        service.serve(listener, shutdown_signal()).await
+        service.serve(listener, super::stop_requested()).await
     })
-}
-
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate => {}
-    }
 }

@@ -9,10 +9,10 @@ use clap::Args;
 #[derive(Debug, Clone, Args)]
 pub struct StorageArgs {
     /// Directory for the embedded database and the image store.
-    #[arg(long, env = "SCANTRIAGE_DATA_DIR", default_value = "data")]
+    #[arg(long, global = true, env = "SCANTRIAGE_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
     /// Database URL (sqlite:///path or postgres://…) [default: SQLite in the data directory].
-    #[arg(long, env = "SCANTRIAGE_DATABASE_URL", hide_env_values = true)]
+    #[arg(long, global = true, env = "SCANTRIAGE_DATABASE_URL", hide_env_values = true)]
     pub database: Option<String>,
 }
 

@@ -1,7 +1,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::Args;
 
 use crate::station::agent::{self, AgentConfig};
@@ -62,12 +61,7 @@ pub fn run(args: UploadArgs) -> anyhow::Result<()> {
             config.spool = args.spool.unwrap_or(config.spool);
             config.poll_interval = args.interval;
             config.settle = args.settle;
-            let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .context("cannot listen for SIGTERM")?;
-            let stop = async move {
-                tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = terminate.recv() => {} }
-            };
-            agent::run(&client, &config, stop).await.map(drop)
+            agent::run(&client, &config, super::stop_requested()).await.map(drop)
         }),
         None => runtime.block_on(upload_each(&client, &args.paths, args.wait, args.max_attempts)),
     }

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A box in image pixels, `x1`/`y1` exclusive; rows count from the top.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PixelBox {
     pub x0: u32,
     pub y0: u32,

@@ -18,7 +18,7 @@ const MAX_RIB_ATTENUATION: f32 = 0.1;
 /// too dense to weigh and the estimate becomes a lower bound.
 const SATURATED_ATTENUATION: f32 = 9.0;
 
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct MassEstimate {
     pub kg: f64,
     /// Attenuation of the bare side walls, between ribs.

@@ -2,6 +2,7 @@
 //! command prints and the HTTP API returns.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::imaging::mass::MassEstimate;
 use crate::imaging::PixelBox;
@@ -9,7 +10,7 @@ use crate::imaging::PixelBox;
 /// Bumped when a field changes meaning or disappears.
 pub const ANALYSIS_SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Analysis {
     pub schema_version: u32,
     pub image: ImageSummary,
@@ -30,7 +31,7 @@ pub struct Analysis {
     pub heatmap: Heatmap,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ImageSummary {
     pub width: u32,
     pub height: u32,
@@ -40,7 +41,7 @@ pub struct ImageSummary {
     pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ContainerAnalysis {
     pub outer: PixelBox,
     pub interior: PixelBox,
@@ -52,14 +53,14 @@ pub struct ContainerAnalysis {
 }
 
 /// A goods category, its share of the loaded area and the classifier's mean confidence there.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CategoryShare {
     pub category: String,
     pub share: f32,
     pub confidence: f32,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AnomalyRegion {
     pub container: usize,
     #[serde(rename = "box")]
@@ -67,14 +68,14 @@ pub struct AnomalyRegion {
     pub score: f32,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ModelVersion {
     pub name: String,
     pub version: String,
     pub sha256: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct StageTimings {
     pub decode: f64,
     pub locate: f64,

@@ -168,7 +168,7 @@ fn rfc3339<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<FixedO
 }
 
 /// One problem with one field, named by its JSON path (`declaration.items[2].hs_code`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,

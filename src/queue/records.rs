@@ -4,12 +4,13 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize, Serializer};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::triage::Lane;
 
 /// Where a scan is on its way. Green scans end `released`; yellow and red ones are `queued`
 /// for officers until `decided`, then `closed` once the inspection outcome is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ScanState {
     Received,
@@ -23,7 +24,7 @@ pub enum ScanState {
 }
 
 /// An officer's decision on a queued scan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     Cleared,
@@ -34,7 +35,7 @@ pub enum Decision {
 }
 
 /// What a physical inspection found, recorded after the decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     NothingFound,
@@ -120,15 +121,16 @@ pub struct StoredAnalysis {
 }
 
 /// An officer's hold on a scan until `until`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Claim {
     pub officer: String,
     #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub until: i64,
 }
 
 /// Everything about one scan but its analysis.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ScanRecord {
     pub id: String,
     pub station_id: String,
@@ -138,6 +140,7 @@ pub struct ScanRecord {
     pub attempts: i64,
     pub risk_score: Option<i64>,
     pub lane: Option<Lane>,
+    #[schema(value_type = Option<crate::triage::Verdict>)]
     pub verdict: Option<serde_json::Value>,
     pub containers: String,
     pub declared_goods: String,
@@ -146,16 +149,22 @@ pub struct ScanRecord {
     pub decision_notes: Option<String>,
     pub decided_by: Option<String>,
     #[serde(serialize_with = "rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub decided_at: Option<i64>,
     pub outcome: Option<Outcome>,
     pub outcome_notes: Option<String>,
     pub outcome_by: Option<String>,
     #[serde(serialize_with = "rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub outcome_at: Option<i64>,
     #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub received_at: i64,
     #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: i64,
+    /// The metadata as uploaded (docs/scan-format.md).
+    #[schema(value_type = Object)]
     pub metadata: serde_json::Value,
     #[serde(skip)]
     pub high_image: String,
@@ -167,7 +176,7 @@ pub struct ScanRecord {
 }
 
 /// One line of the risk queue.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct QueueEntry {
     pub id: String,
     pub station_id: String,
@@ -179,11 +188,13 @@ pub struct QueueEntry {
     pub reasons: Vec<String>,
     pub claim: Option<Claim>,
     #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub received_at: i64,
 }
 
 /// Which scans a queue listing shows; by default those waiting for an officer.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QueueFilter {
     pub lane: Option<Lane>,
     pub station: Option<String>,
@@ -201,7 +212,7 @@ impl QueueFilter {
 }
 
 /// Counts for supervisors: by state; by lane and state; by station and lane; by day and lane.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct QueueStats {
     pub by_state: std::collections::BTreeMap<String, i64>,
     pub by_lane: std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>>,
@@ -210,21 +221,23 @@ pub struct QueueStats {
 }
 
 /// One audit log line: who did what to a scan, when, and from which state.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AuditEntry {
     pub seq: i64,
     pub scan_id: String,
     #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub at: i64,
     pub actor: String,
     pub action: String,
     pub previous_state: Option<ScanState>,
     pub new_state: Option<ScanState>,
+    #[schema(value_type = Object)]
     pub details: serde_json::Value,
 }
 
 /// One decided scan for model feedback: what was flagged, by which models, and what was found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OutcomeExport {
     pub scan_id: String,
     pub station_id: String,
@@ -233,13 +246,16 @@ pub struct OutcomeExport {
     pub lane: Option<Lane>,
     pub risk_score: Option<i64>,
     pub reasons: Vec<String>,
+    #[schema(value_type = Vec<crate::inference::analysis::ModelVersion>)]
     pub models: serde_json::Value,
     pub decision: Option<Decision>,
     pub decided_by: Option<String>,
     #[serde(serialize_with = "rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub decided_at: Option<i64>,
     pub outcome: Option<Outcome>,
     #[serde(serialize_with = "rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub outcome_at: Option<i64>,
 }
 

@@ -11,7 +11,7 @@ use crate::queue::{Claim, Decision, Outcome, QueueFilter, ScanRecord, ScanState,
 
 /// Officers see and work the queue; supervisors also take over or hand out others' claims;
 /// admins manage accounts and keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Officer,

@@ -11,7 +11,7 @@ pub use config::{HighRiskRule, TriageConfig};
 use serde::{Deserialize, Serialize};
 
 /// Why a scan was flagged. The codes are stable: they are stored, exported and matched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReasonCode {
     UndeclaredGoods,
@@ -23,19 +23,20 @@ pub enum ReasonCode {
     UnknownHsCode,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Reason {
     pub code: ReasonCode,
     /// Plain words for the officer.
     pub sentence: String,
     /// What the reason rests on: shares, masses, scores, boxes.
+    #[schema(value_type = Object)]
     pub evidence: serde_json::Value,
     /// Contribution to the risk score.
     pub points: u32,
 }
 
 /// Green: release. Yellow: document check. Red: physical inspection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Lane {
     Green,
@@ -64,7 +65,7 @@ impl std::str::FromStr for Lane {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Verdict {
     /// 0 to 100.
     pub risk_score: u32,
