@@ -145,7 +145,7 @@ async fn read_parts(multipart: &mut Multipart) -> Result<Upload, ApiError> {
         };
         let name = field.name().unwrap_or_default().to_owned();
         let content_type = field.content_type().map(str::to_owned);
-        let (slot, allowed): (&mut Option<Vec<u8>>, &[&str]) = match name.as_str() {
+        let (slot, allowed): (&mut Option<bytes::Bytes>, &[&str]) = match name.as_str() {
             "metadata" => (&mut metadata, &["application/json", "text/plain", "application/octet-stream"]),
             "high" => (&mut high, &["image/png", "image/tiff", "application/octet-stream"]),
             "low" => (&mut low, &["image/png", "image/tiff", "application/octet-stream"]),
@@ -174,7 +174,7 @@ async fn read_parts(multipart: &mut Multipart) -> Result<Upload, ApiError> {
                 format!("the metadata part is {} bytes; at most {MAX_METADATA_BYTES} are accepted", bytes.len()),
             ));
         }
-        *slot = Some(bytes.to_vec());
+        *slot = Some(bytes);
     }
     let missing = |part: &str| ApiError::bad_request("missing_part", format!("the upload has no {part:?} part"));
     Ok(Upload { metadata: metadata.ok_or_else(|| missing("metadata"))?, high: high.ok_or_else(|| missing("high"))?, low })

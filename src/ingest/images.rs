@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 /// The sha256 of an image's bytes, lowercase hex: its name in the store.
@@ -31,8 +32,9 @@ pub enum ImageStoreError {
 /// several instances sharing one store.
 #[async_trait]
 pub trait ImageStore: Send + Sync {
-    /// Stores the bytes under their sha256 and returns it once they are durable.
-    async fn put(&self, bytes: &[u8]) -> Result<String, ImageStoreError>;
+    /// Stores the bytes under `key`, their sha256 ([`image_key`]), and returns once they are
+    /// durable. The caller has the key already: hashing megabytes twice per upload is waste.
+    async fn put(&self, key: &str, bytes: Bytes) -> Result<(), ImageStoreError>;
     /// The bytes stored under `key`, checked against it.
     async fn get(&self, key: &str) -> Result<Vec<u8>, ImageStoreError>;
 }
@@ -58,7 +60,7 @@ impl FsImageStore {
     }
 
     fn put_blocking(&self, key: &str, bytes: &[u8]) -> Result<(), ImageStoreError> {
-        let path = self.path_of(key).expect("a sha256 is a valid key");
+        let path = self.path_of(key).ok_or_else(|| ImageStoreError::Missing(key.to_owned()))?;
         if path.exists() {
             return Ok(());
         }
@@ -67,13 +69,18 @@ impl FsImageStore {
             let path = path.to_owned();
             move |source| ImageStoreError::Io { path, source }
         };
+        let new_dir = !dir.exists();
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let mut file = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
         file.write_all(bytes).map_err(io(file.path()))?;
         file.as_file().sync_all().map_err(io(file.path()))?;
         file.persist(&path).map_err(|e| ImageStoreError::Io { path: path.clone(), source: e.error })?;
         sync_dir(dir).map_err(io(dir))?;
-        sync_dir(&self.root).map_err(io(&self.root))
+        // The root changed only if the subdirectory is new.
+        if new_dir {
+            sync_dir(&self.root).map_err(io(&self.root))?;
+        }
+        Ok(())
     }
 
     fn get_blocking(&self, key: &str) -> Result<Vec<u8>, ImageStoreError> {
@@ -96,11 +103,9 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 
 #[async_trait]
 impl ImageStore for FsImageStore {
-    async fn put(&self, bytes: &[u8]) -> Result<String, ImageStoreError> {
-        let key = image_key(bytes);
-        let (store, owned, k) = (self.clone(), bytes.to_vec(), key.clone());
-        crate::on_blocking_thread(move || store.put_blocking(&k, &owned)).await?;
-        Ok(key)
+    async fn put(&self, key: &str, bytes: Bytes) -> Result<(), ImageStoreError> {
+        let (store, key) = (self.clone(), key.to_owned());
+        crate::on_blocking_thread(move || store.put_blocking(&key, &bytes)).await
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, ImageStoreError> {
@@ -117,9 +122,9 @@ mod tests {
     async fn stores_by_content_and_detects_damage() {
         let dir = tempfile::tempdir().unwrap();
         let store = FsImageStore::new(dir.path()).unwrap();
-        let key = store.put(b"scan bytes").await.unwrap();
-        assert_eq!(key, image_key(b"scan bytes"));
-        assert_eq!(store.put(b"scan bytes").await.unwrap(), key, "the same bytes again are the same image");
+        let key = image_key(b"scan bytes");
+        store.put(&key, Bytes::from_static(b"scan bytes")).await.unwrap();
+        store.put(&key, Bytes::from_static(b"scan bytes")).await.unwrap();
         assert_eq!(store.get(&key).await.unwrap(), b"scan bytes");
 
         std::fs::write(dir.path().join(&key[..2]).join(&key), b"scan bytez").unwrap();

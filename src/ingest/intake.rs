@@ -7,7 +7,9 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
-use super::images::{ImageStore, ImageStoreError, hex};
+use bytes::Bytes;
+
+use super::images::{ImageStore, ImageStoreError, hex, image_key};
 use super::{ContractError, ScanMetadata};
 use crate::imaging::decode::{DecodeError, Energy, Limits, inspect};
 use crate::queue::{Inserted, NewScan, Store, StoreError};
@@ -15,9 +17,9 @@ use crate::queue::{Inserted, NewScan, Store, StoreError};
 /// One upload as it arrived: the metadata JSON and the encoded images.
 #[derive(Debug, Clone)]
 pub struct Upload {
-    pub metadata: Vec<u8>,
-    pub high: Vec<u8>,
-    pub low: Option<Vec<u8>>,
+    pub metadata: Bytes,
+    pub high: Bytes,
+    pub low: Option<Bytes>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -97,7 +99,9 @@ impl Intake {
         }
         self.check_images(&metadata, upload)?;
         let canonical = serde_json::to_string(&metadata).expect("metadata serialises");
-        let digest = content_digest(&canonical, upload);
+        let high_image = image_key(&upload.high);
+        let low_image = upload.low.as_deref().map(image_key);
+        let digest = content_digest(&canonical, &high_image, low_image.as_deref());
 
         // A retry is answered even when the service is busy: the scan was accepted before.
         if let Some((scan_id, stored)) = self.store.find_station_scan(&metadata.station_id, &metadata.station_scan_id).await? {
@@ -112,11 +116,14 @@ impl Intake {
             return Err(IntakeError::Busy { backlog });
         }
 
-        let high_image = self.images.put(&upload.high).await?;
-        let low_image = match &upload.low {
-            Some(low) => Some(self.images.put(low).await?),
-            None => None,
+        // Both images at once: each waits for its own fsyncs.
+        let store_low = async {
+            match (&low_image, &upload.low) {
+                (Some(key), Some(bytes)) => self.images.put(key, bytes.clone()).await,
+                _ => Ok(()),
+            }
         };
+        tokio::try_join!(self.images.put(&high_image, upload.high.clone()), store_low)?;
         let scan = NewScan {
             id: uuid::Uuid::now_v7().to_string(),
             station_id: metadata.station_id.clone(),
@@ -165,12 +172,12 @@ impl Intake {
 }
 
 /// What makes two uploads the same: the metadata as parsed (not its formatting) and both images.
-fn content_digest(canonical_metadata: &str, upload: &Upload) -> String {
+fn content_digest(canonical_metadata: &str, high_image: &str, low_image: Option<&str>) -> String {
     let mut hasher = Sha256::new();
     hasher.update(canonical_metadata.as_bytes());
-    hasher.update(Sha256::digest(&upload.high));
-    if let Some(low) = &upload.low {
-        hasher.update(Sha256::digest(low));
+    hasher.update(high_image.as_bytes());
+    if let Some(low) = low_image {
+        hasher.update(low.as_bytes());
     }
     hex(&hasher.finalize())
 }
