@@ -422,3 +422,44 @@ async fn the_openapi_document_describes_every_route_the_server_answers() {
     assert_eq!(body["error"]["code"], "not_found");
     assert_eq!(serde_json::to_value(scantriage::api::openapi()).unwrap(), document);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_manage_keys_and_users_through_the_api() {
+    let server = &*SERVER;
+    let root = server.sign_in("root-admin", Role::Admin).await;
+    let supervisor = server.sign_in("sue-admin-test", Role::Supervisor).await;
+    let (status, _) = post(server, &supervisor, "/api/v1/admin/keys", json!({ "station_id": "GATE-ADMIN" })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "supervisors do not manage keys");
+
+    let (status, created) = post(server, &root, "/api/v1/admin/keys", json!({ "station_id": "GATE-ADMIN" })).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let key = created["key"].as_str().unwrap();
+    let me: Value = get(server, key, "/api/v1/session").await.json().await.unwrap();
+    assert_eq!(me["station_id"], "GATE-ADMIN");
+    let (status, body) = post(server, &root, "/api/v1/admin/keys", json!({ "station_id": "no spaces" })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    let revoke = client()
+        .delete(format!("{}/api/v1/admin/keys/{}", server.url, created["key_id"].as_str().unwrap()))
+        .bearer_auth(&root)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
+    assert_eq!(get(server, key, "/api/v1/session").await.status(), StatusCode::UNAUTHORIZED);
+
+    let new_user = json!({ "name": "olga", "role": "officer", "password": "a long enough password" });
+    let (status, user) = post(server, &root, "/api/v1/admin/users", new_user.clone()).await;
+    assert_eq!((status, user["role"].as_str()), (StatusCode::CREATED, Some("officer")));
+    let (status, _) = post(server, &root, "/api/v1/admin/users", new_user).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = post(server, &root, "/api/v1/admin/users", json!({ "name": "short", "role": "officer", "password": "short" })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, session) =
+        post(server, "", "/api/v1/session", json!({ "name": "olga", "password": "a long enough password" })).await;
+    assert_eq!(status, StatusCode::OK);
+    let olga = session["token"].as_str().unwrap();
+    let disable = client().delete(format!("{}/api/v1/admin/users/olga", server.url)).bearer_auth(&root).send().await.unwrap();
+    assert_eq!(disable.status(), StatusCode::NO_CONTENT);
+    assert_eq!(get(server, olga, "/api/v1/queue").await.status(), StatusCode::UNAUTHORIZED, "disabling ends sessions");
+}

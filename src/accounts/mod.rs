@@ -40,6 +40,8 @@ pub enum AccountError {
     BadName,
     #[error("passwords need at least {MIN_PASSWORD_CHARS} characters")]
     WeakPassword,
+    #[error("station ids are 1 to 64 letters, digits, '.', '_', '-' or ':' (as in the scan contract)")]
+    BadStation,
     #[error("a user {0} exists already")]
     UserExists(String),
     #[error("no user {0}")]
@@ -123,6 +125,11 @@ impl Accounts {
 
     /// A new key for a station: (key id, the key). The key is shown once and never stored.
     pub async fn create_station_key(&self, station_id: &str) -> Result<(String, String), AccountError> {
+        let valid = (1..=64).contains(&station_id.len())
+            && station_id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-:".contains(&b));
+        if !valid {
+            return Err(AccountError::BadStation);
+        }
         let key_id = format!("key_{}", &hex(&random_bytes::<6>()));
         let key = format!("{STATION_KEY_PREFIX}{}", hex(&random_bytes::<32>()));
         sqlx::query("INSERT INTO station_keys (id, station_id, key_hash, created_at) VALUES ($1, $2, $3, $4)")

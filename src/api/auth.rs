@@ -39,6 +39,18 @@ pub struct OfficerCaller(pub Officer);
 #[derive(Debug, Clone)]
 pub struct SupervisorCaller(pub Officer);
 
+/// A signed-in admin.
+#[derive(Debug, Clone)]
+pub struct AdminCaller(pub Officer);
+
+impl FromRequestParts<AppState> for AdminCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        officer_with(parts, state, Role::Admin, "an admin").await.map(Self)
+    }
+}
+
 /// A scanner station, by its API key.
 #[derive(Debug, Clone)]
 pub struct StationCaller {
@@ -93,15 +105,20 @@ impl FromRequestParts<AppState> for OfficerCaller {
     }
 }
 
+/// An officer holding at least `role`.
+async fn officer_with(parts: &mut Parts, state: &AppState, role: Role, needed: &str) -> Result<Officer, ApiError> {
+    let OfficerCaller(officer) = OfficerCaller::from_request_parts(parts, state).await?;
+    if officer.role < role {
+        return Err(ApiError::forbidden(format!("this needs {needed}")));
+    }
+    Ok(officer)
+}
+
 impl FromRequestParts<AppState> for SupervisorCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let OfficerCaller(officer) = OfficerCaller::from_request_parts(parts, state).await?;
-        if officer.role < Role::Supervisor {
-            return Err(ApiError::forbidden("this needs a supervisor"));
-        }
-        Ok(Self(officer))
+        officer_with(parts, state, Role::Supervisor, "a supervisor").await.map(Self)
     }
 }
 

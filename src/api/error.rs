@@ -128,7 +128,7 @@ impl From<AccountError> for ApiError {
         let message = error.to_string();
         match error {
             AccountError::BadLogin | AccountError::BadCredentials => Self::unauthorized(message),
-            AccountError::BadName | AccountError::WeakPassword => Self::bad_request("invalid_account", message),
+            AccountError::BadName | AccountError::BadStation | AccountError::WeakPassword => Self::bad_request("invalid_account", message),
             AccountError::UserExists(_) => Self::new(StatusCode::CONFLICT, "exists", message),
             AccountError::NoSuchUser(_) | AccountError::NoSuchKey(_) => Self::not_found(message),
             AccountError::Hashing(_) | AccountError::Store(_) => Self::internal(&message),

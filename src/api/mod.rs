@@ -1,6 +1,7 @@
 //! The HTTP service: thin axum handlers over intake, queue and review. Handlers parse, check
 //! who is calling, call one domain function and shape the answer; nothing else lives here.
 
+mod admin;
 mod auth;
 mod error;
 mod ops;
@@ -107,6 +108,7 @@ impl AppState {
         (name = "queue", description = "The officers' risk queue"),
         (name = "session", description = "Officers' sign-in"),
         (name = "operations", description = "Health and metrics"),
+        (name = "admin", description = "Station keys and accounts"),
     )
 )]
 struct ApiDoc;
@@ -147,6 +149,10 @@ fn documented_routes(body_limit: usize) -> (Router<AppState>, utoipa::openapi::O
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
+        .routes(routes!(admin::create_key))
+        .routes(routes!(admin::revoke_key))
+        .routes(routes!(admin::add_user))
+        .routes(routes!(admin::disable_user))
         .split_for_parts()
 }
 
