@@ -463,3 +463,30 @@ async fn admins_manage_keys_and_users_through_the_api() {
     assert_eq!(disable.status(), StatusCode::NO_CONTENT);
     assert_eq!(get(server, olga, "/api/v1/queue").await.status(), StatusCode::UNAUTHORIZED, "disabling ends sessions");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_works_the_same_on_postgresql() {
+    let server = TestServer::start_on(ConfigFile::default(), Some(support::postgres_url().await));
+    let (metadata, high, low) = sample_parts("SIM-6b-000006");
+    let key = server.station_key(&station_of(&metadata)).await;
+    let (status, scan) = upload(&server, &key, &metadata, &high, low.as_deref(), "?wait=30").await;
+    assert_eq!(status, StatusCode::OK, "{scan}");
+    assert_eq!(scan["lane"], "red");
+    assert!(reasons(&scan).contains(&"declared_empty_but_loaded"), "{}", scan["verdict"]);
+    let (status, again) = upload(&server, &key, &metadata, &high, low.as_deref(), "").await;
+    assert_eq!((status, again["duplicate"].as_bool()), (StatusCode::OK, Some(true)));
+
+    let ana = server.sign_in("ana-pg", Role::Officer).await;
+    let (status, claimed) = post(&server, &ana, "/api/v1/queue/next", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(claimed["id"], scan["id"]);
+    let id = scan["id"].as_str().unwrap();
+    let (status, decided) =
+        post(&server, &ana, &format!("/api/v1/scans/{id}/decision"), json!({ "decision": "seizure", "notes": "" })).await;
+    assert_eq!((status, decided["state"].as_str()), (StatusCode::OK, Some("decided")));
+    let audit: Value = get(&server, &ana, &format!("/api/v1/scans/{id}/audit")).await.json().await.unwrap();
+    let actions: Vec<_> = audit["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["received", "analysis_started", "analysed", "queued", "claimed", "decided"]);
+    let stats: Value = get(&server, &ana, "/api/v1/stats").await.json().await.unwrap();
+    assert_eq!(stats["by_state"]["decided"], 1, "{stats}");
+}

@@ -23,10 +23,17 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// On SQLite in a temporary directory.
     pub fn start(config: ConfigFile) -> Self {
+        Self::start_on(config, None)
+    }
+
+    /// On the database `database_url` names, or SQLite; images in a temporary directory.
+    pub fn start_on(config: ConfigFile, database_url: Option<String>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let storage = Storage {
-            database_url: format!("sqlite://{}", dir.path().join("scantriage.db").display()),
+            database_url: database_url
+                .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("scantriage.db").display())),
             images_dir: dir.path().join("images"),
         };
         let database_url = storage.database_url.clone();
