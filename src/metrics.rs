@@ -44,9 +44,13 @@ struct ModelLabels {
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// The pipeline's stages as reported, in order.
-/// `analysis` is the engine's whole time for a scan: decode to merge, the two models side by side.
-pub const STAGES: [&str; 10] =
-    ["queueing", "decode", "locate", "preprocess", "classify", "anomaly", "merge", "analysis", "triage", "storage"];
+/// `intake` is an upload's acknowledgement (checks, images and record made durable) once its
+/// body is in; `analysis` is the engine's whole time for a scan: decode to merge, the two
+/// models side by side; `storage` stores the analysis.
+pub const STAGES: [&str; 11] = [
+    "intake", "queueing", "decode", "locate", "preprocess", "classify", "anomaly", "merge", "analysis", "triage",
+    "storage",
+];
 
 #[derive(Debug)]
 pub struct Metrics {

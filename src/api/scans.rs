@@ -89,7 +89,9 @@ pub async fn upload(
     let upload = read_upload(multipart).await?;
     // Subscribed before accepting, so a verdict reached in between is not missed.
     let mut settled = app.events.subscribe();
+    let started = std::time::Instant::now();
     let accepted = app.intake.accept(Some(&station.station_id), &upload).await?;
+    app.metrics.observe_stage("intake", started.elapsed().as_secs_f64());
     let scan_id = accepted.scan_id().to_owned();
 
     if let Some(seconds) = query.wait.filter(|&s| s > 0) {
