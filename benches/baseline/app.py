@@ -3,9 +3,11 @@ benchmark to compare with. It speaks just enough of scantriage's API for the sam
 to drive both: `POST /api/v1/scans` answers the analysis synchronously, `GET /healthz`.
 
 Run it with run.sh (uvicorn, one worker process per core). Each worker loads both models once at
-start-up and analyses one scan at a time on a thread of its own, so that its event loop keeps
-reading uploads meanwhile and the workers never run more inference threads than the cores
-(the Rust pool's rule: workers × intra-op threads ≤ cores).
+start-up and analyses scans on threads of its own, so that its event loop keeps reading uploads
+meanwhile. A worker may run as many analyses at once as there are cores (ANALYSES_PER_WORKER
+overrides): the kernel hands connections to worker processes unevenly, and with one analysis
+per worker a 3-1 spread of 4 keep-alive connections left a core idle and halved throughput
+(docs/benchmarks.md). ONNX Runtime sessions and most numpy work release the GIL.
 """
 
 import contextlib
@@ -106,7 +108,7 @@ async def internal_error(_: Request, e: Exception) -> JSONResponse:
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette):
     app.state.models = pipeline.Models(MANIFEST, int(os.environ.get("ORT_INTRA_THREADS", "1")))
-    app.state.limiter = anyio.CapacityLimiter(1)
+    app.state.limiter = anyio.CapacityLimiter(int(os.environ.get("ANALYSES_PER_WORKER", os.cpu_count() or 1)))
     yield
 
 
