@@ -1,0 +1,259 @@
+//! The scans table, their analyses and the audit log, in SQL that SQLite and PostgreSQL both
+//! speak. Every change of a scan bumps its `version` and appends an audit entry in the same
+//! transaction, so the log can be trusted to tell the whole story.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+
+use super::backend::Backend;
+use super::postgres::Postgres;
+use super::records::{Claim, ScanRecord, ScanState, StoredAnalysis};
+use super::sqlite::Sqlite;
+use super::now_ms;
+
+mod officers;
+mod processing;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL {0:?}: use sqlite:///path/to/file.db or postgres://user@host/db")]
+    UnsupportedUrl(String),
+    #[error("{backend} database: {source}")]
+    Database { backend: &'static str, source: sqlx::Error },
+    #[error("{backend} schema migration {version} failed: {source}")]
+    Migration { backend: &'static str, version: i64, source: sqlx::Error },
+    #[error("stored value cannot be read: {0}")]
+    Corrupt(String),
+}
+
+/// Every column of `scans` a [`ScanRecord`] is read from.
+const SCAN_COLUMNS: &str = "id, station_id, station_scan_id, state, failure, attempts, risk_score, lane, verdict, \
+    containers, declared_goods, claimed_by, claim_until, decision, decision_notes, decided_by, decided_at, \
+    outcome, outcome_notes, outcome_by, outcome_at, received_at, updated_at, metadata, high_image, low_image, version";
+
+/// The actor recorded for what the service does on its own.
+pub const SYSTEM_ACTOR: &str = "system";
+
+/// Scans, analyses and audit log on one database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: &'static dyn Backend,
+}
+
+impl Store {
+    /// Opens the database a URL names (`sqlite://…` or `postgres://…`) and migrates it.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend: &'static dyn Backend = if url.starts_with("sqlite:") {
+            &Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            &Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        let pool = backend.connect(url).await.map_err(database(backend))?;
+        let store = Self { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens (creating if needed) the SQLite database at `path`.
+    pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
+        Self::open(&format!("sqlite://{}", path.display())).await
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").fetch_one(&self.pool).await.map_err(self.error())?;
+        Ok(())
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let backend = self.backend;
+        let failed = |version| move |source| StoreError::Migration { backend: backend.name(), version, source };
+        let mut tx = self.pool.begin().await.map_err(failed(0))?;
+        if let Some(lock) = backend.migration_lock() {
+            sqlx::query(lock).fetch_one(&mut *tx).await.map_err(failed(0))?;
+        }
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(failed(0))?;
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(failed(0))?;
+        for &(version, sql) in backend.migrations() {
+            if applied.contains(&version) {
+                continue;
+            }
+            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(failed(version))?;
+            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+                .bind(version)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await
+                .map_err(failed(version))?;
+            tracing::info!(backend = backend.name(), version, "applied schema migration");
+        }
+        tx.commit().await.map_err(failed(0))?;
+        Ok(())
+    }
+
+    pub async fn scan(&self, id: &str) -> Result<Option<ScanRecord>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {SCAN_COLUMNS} FROM scans WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.error())?;
+        row.map(|row| scan_record(&row)).transpose()
+    }
+
+    pub async fn analysis(&self, scan_id: &str) -> Result<Option<StoredAnalysis>, StoreError> {
+        let row = sqlx::query("SELECT analysis, heatmap, models FROM analyses WHERE scan_id = $1")
+            .bind(scan_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.error())?;
+        row.map(|row| {
+            Ok(StoredAnalysis {
+                analysis: json_column(&row, "analysis")?,
+                heatmap: json_column(&row, "heatmap")?,
+                models: json_column(&row, "models")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Counts of scans by state.
+    pub async fn counts_by_state(&self) -> Result<Vec<(ScanState, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM scans GROUP BY state ORDER BY state")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.error())?;
+        rows.iter()
+            .map(|row| {
+                let state: String = row.try_get("state").map_err(self.error())?;
+                Ok((parse(&state)?, row.try_get("n").map_err(self.error())?))
+            })
+            .collect()
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub(crate) fn error(&self) -> impl Fn(sqlx::Error) -> StoreError + use<> {
+        database(self.backend)
+    }
+}
+
+fn database(backend: &'static dyn Backend) -> impl Fn(sqlx::Error) -> StoreError {
+    move |source| StoreError::Database { backend: backend.name(), source }
+}
+
+fn lease_ms(lease: Duration) -> i64 {
+    i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn audit(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    scan_id: &str,
+    at: i64,
+    actor: &str,
+    action: &str,
+    previous: Option<ScanState>,
+    new: Option<ScanState>,
+    details: &Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (scan_id, at, actor, action, previous_state, new_state, details) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(scan_id)
+    .bind(at)
+    .bind(actor)
+    .bind(action)
+    .bind(previous.map(ScanState::as_str))
+    .bind(new.map(ScanState::as_str))
+    .bind(details.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn corrupt(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(error.to_string())
+}
+
+fn parse<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T, StoreError> {
+    text.parse().map_err(StoreError::Corrupt)
+}
+
+fn parse_opt<T: std::str::FromStr<Err = String>>(text: Option<String>) -> Result<Option<T>, StoreError> {
+    text.as_deref().map(parse).transpose()
+}
+
+fn json_column(row: &AnyRow, column: &str) -> Result<Value, StoreError> {
+    let text: String = row.try_get(column).map_err(corrupt)?;
+    serde_json::from_str(&text).map_err(corrupt)
+}
+
+fn scan_record(row: &AnyRow) -> Result<ScanRecord, StoreError> {
+    let get_text = |column: &str| row.try_get::<String, _>(column).map_err(corrupt);
+    let get_opt_text = |column: &str| row.try_get::<Option<String>, _>(column).map_err(corrupt);
+    let get_opt_int = |column: &str| row.try_get::<Option<i64>, _>(column).map_err(corrupt);
+    let claim = match (get_opt_text("claimed_by")?, get_opt_int("claim_until")?) {
+        (Some(officer), Some(until)) => Some(Claim { officer, until }),
+        _ => None,
+    };
+    let verdict = get_opt_text("verdict")?.map(|text| serde_json::from_str(&text)).transpose().map_err(corrupt)?;
+    Ok(ScanRecord {
+        id: get_text("id")?,
+        station_id: get_text("station_id")?,
+        station_scan_id: get_text("station_scan_id")?,
+        state: parse(&get_text("state")?)?,
+        failure: get_opt_text("failure")?,
+        attempts: row.try_get("attempts").map_err(corrupt)?,
+        risk_score: get_opt_int("risk_score")?,
+        lane: parse_opt(get_opt_text("lane")?)?,
+        verdict,
+        containers: get_text("containers")?,
+        declared_goods: get_text("declared_goods")?,
+        claim,
+        decision: parse_opt(get_opt_text("decision")?)?,
+        decision_notes: get_opt_text("decision_notes")?,
+        decided_by: get_opt_text("decided_by")?,
+        decided_at: get_opt_int("decided_at")?,
+        outcome: parse_opt(get_opt_text("outcome")?)?,
+        outcome_notes: get_opt_text("outcome_notes")?,
+        outcome_by: get_opt_text("outcome_by")?,
+        outcome_at: get_opt_int("outcome_at")?,
+        received_at: row.try_get("received_at").map_err(corrupt)?,
+        updated_at: row.try_get("updated_at").map_err(corrupt)?,
+        metadata: json_column(row, "metadata")?,
+        high_image: get_text("high_image")?,
+        low_image: get_opt_text("low_image")?,
+        version: row.try_get("version").map_err(corrupt)?,
+    })
+}
+
+fn reason_codes(verdict: Option<&Value>) -> Vec<String> {
+    verdict
+        .and_then(|v| v.get("reasons"))
+        .and_then(Value::as_array)
+        .map(|reasons| reasons.iter().filter_map(|r| r.get("code")?.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
