@@ -92,7 +92,7 @@ impl Accounts {
              ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
-        .bind(role_name(role))
+        .bind(role.as_str())
         .bind(hash)
         .bind(now_ms())
         .execute(self.store.pool())
@@ -230,21 +230,8 @@ impl Accounts {
     }
 }
 
-pub fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Officer => "officer",
-        Role::Supervisor => "supervisor",
-        Role::Admin => "admin",
-    }
-}
-
 fn parse_role(text: &str) -> Result<Role, AccountError> {
-    match text {
-        "officer" => Ok(Role::Officer),
-        "supervisor" => Ok(Role::Supervisor),
-        "admin" => Ok(Role::Admin),
-        other => Err(StoreError::Corrupt(format!("unknown role {other:?}")).into()),
-    }
+    text.parse().map_err(|e: String| StoreError::Corrupt(e).into())
 }
 
 fn secret_hash(secret: &str) -> String {

@@ -199,7 +199,7 @@ async fn visible_scan(app: &AppState, caller: &Caller, id: &str) -> Result<ScanR
 
 /// A scan record with its analysis, as `GET /api/v1/scans/{id}` answers.
 pub(super) async fn scan_view(app: &AppState, scan: ScanRecord) -> Result<ScanView, ApiError> {
-    let analysis = app.store.analysis(&scan.id).await?.map(|a| a.analysis);
+    let analysis = app.store.analysis_summary(&scan.id).await?;
     Ok(ScanView { scan, analysis })
 }
 

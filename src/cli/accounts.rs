@@ -21,7 +21,7 @@ enum UsersCommand {
     /// Add a user; the password comes from SCANTRIAGE_PASSWORD or the first line of stdin.
     Add {
         name: String,
-        #[arg(long, value_parser = parse_role)]
+        #[arg(long, value_parser = clap::builder::ValueParser::new(|text: &str| text.parse::<Role>()))]
         role: Role,
     },
     /// Disable a user and end their sessions.
@@ -48,15 +48,6 @@ enum KeysCommand {
     Revoke { key_id: String },
 }
 
-fn parse_role(text: &str) -> Result<Role, String> {
-    match text {
-        "officer" => Ok(Role::Officer),
-        "supervisor" => Ok(Role::Supervisor),
-        "admin" => Ok(Role::Admin),
-        other => Err(format!("{other:?} is not a role: officer, supervisor or admin")),
-    }
-}
-
 pub fn run_users(args: UsersArgs) -> anyhow::Result<()> {
     block_on(async move {
         let accounts = Accounts::new(args.storage.open_store().await?);
@@ -71,7 +62,7 @@ pub fn run_users(args: UsersArgs) -> anyhow::Result<()> {
                     }
                 };
                 accounts.add_user(&name, role, &password).await?;
-                eprintln!("added {name} ({})", crate::accounts::role_name(role));
+                eprintln!("added {name} ({})", role.as_str());
             }
             UsersCommand::Disable { name } => {
                 accounts.disable_user(&name).await?;

@@ -19,6 +19,28 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    /// The stored and JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Officer => "officer",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        [Role::Officer, Role::Supervisor, Role::Admin]
+            .into_iter()
+            .find(|role| role.as_str() == text)
+            .ok_or_else(|| format!("{text:?} is not a role: officer, supervisor or admin"))
+    }
+}
+
 /// The person acting on the queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Officer {

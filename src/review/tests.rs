@@ -125,3 +125,12 @@ fn notes_are_bounded() {
     let long = Action::Decide { decision: Decision::Cleared, notes: "x".repeat(MAX_NOTES_CHARS + 1) };
     assert!(matches!(plan(&claimed_by("ana", NOW + 1000), &officer("ana"), &long, NOW), Err(ReviewError::NotesTooLong)));
 }
+
+#[test]
+fn roles_read_back_as_written_and_unknown_ones_are_refused() {
+    for role in [Role::Officer, Role::Supervisor, Role::Admin] {
+        assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        assert_eq!(serde_json::to_value(role).unwrap(), role.as_str(), "stored and JSON names agree");
+    }
+    assert!("root".parse::<Role>().unwrap_err().contains("officer, supervisor or admin"));
+}

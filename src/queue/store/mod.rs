@@ -120,6 +120,17 @@ impl Store {
         row.map(|row| scan_record(&row)).transpose()
     }
 
+    /// The analysis alone, as a scan view shows it: the heatmap (about 100 KB for a 40 ft scan)
+    /// is read only where it is drawn.
+    pub async fn analysis_summary(&self, scan_id: &str) -> Result<Option<Value>, StoreError> {
+        let row = sqlx::query("SELECT analysis FROM analyses WHERE scan_id = $1")
+            .bind(scan_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.error())?;
+        row.map(|row| json_column(&row, "analysis")).transpose()
+    }
+
     pub async fn analysis(&self, scan_id: &str) -> Result<Option<StoredAnalysis>, StoreError> {
         let row = sqlx::query("SELECT analysis, heatmap, models FROM analyses WHERE scan_id = $1")
             .bind(scan_id)
