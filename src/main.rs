@@ -4,6 +4,7 @@ use clap::Parser;
 use scantriage::cli::Cli;
 
 fn main() -> ExitCode {
+    scantriage::keep_freed_memory();
     let cli = Cli::parse();
     scantriage::cli::init_logging();
     match cli.run() {

@@ -186,13 +186,9 @@ fn open<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Opened<'a>, DecodeError>
 /// Decodes a scan's `high` and, for dual energy, `low` image and pairs them. The two images
 /// inflate side by side: decoding is most of a scan's preprocessing time.
 pub fn decode_scan(high: &[u8], low: Option<&[u8]>, limits: &Limits) -> Result<ScanImages, DecodeError> {
-    let (high, low) = std::thread::scope(|scope| {
-        let low = low.map(|bytes| scope.spawn(|| decode(bytes, limits).map_err(|e| e.in_image(Energy::Low))));
-        let high = decode(high, limits).map_err(|e| e.in_image(Energy::High));
-        let low = low.map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-        (high, low)
-    });
-    pair(high?, low.transpose()?)
+    let (high, low) = super::on_both_images(high, low, |bytes| decode(bytes, limits));
+    let low = low.map(|low| low.map_err(|e| e.in_image(Energy::Low)));
+    pair(high.map_err(|e| e.in_image(Energy::High))?, low.transpose()?)
 }
 
 /// Pairs a scan's images, which must be the same size.
@@ -261,12 +257,16 @@ fn header(decoder: &impl ImageDecoder, format: ImageFormat) -> Result<ImageHeade
 
 fn read(decoder: impl ImageDecoder, format: ImageFormat) -> Result<DecodedImage, DecodeError> {
     let ImageHeader { width, height, bit_depth: source_bit_depth, .. } = header(&decoder, format)?;
-    // Both sizes are within the limits checked before, so this allocation is bounded.
-    let mut bytes = vec![0; usize::try_from(decoder.total_bytes()).unwrap_or(usize::MAX)];
-    decoder.read_image(&mut bytes).map_err(codec_error(format))?;
+    // Both sizes are within the limits checked before, so these allocations are bounded.
+    let count = width as usize * height as usize;
     let pixels = if source_bit_depth == 16 {
-        bytes.chunks_exact(2).map(|c| u16::from_ne_bytes([c[0], c[1]])).collect()
+        // The codecs give 16-bit samples in native byte order: read them in place.
+        let mut pixels = vec![0u16; count];
+        decoder.read_image(bytemuck::cast_slice_mut(&mut pixels)).map_err(codec_error(format))?;
+        pixels
     } else {
+        let mut bytes = vec![0u8; count];
+        decoder.read_image(&mut bytes).map_err(codec_error(format))?;
         bytes.iter().map(|&v| u16::from(v) * 257).collect()
     };
     Ok(DecodedImage { width, height, pixels, source_bit_depth, format })

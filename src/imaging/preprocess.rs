@@ -86,15 +86,19 @@ pub struct TileOrigin {
 impl Attenuation {
     /// Step 1, through a table: one lookup per pixel instead of a logarithm.
     pub fn new(images: &ScanImages, pitch_mm: f64) -> Self {
-        static TABLE: OnceLock<Vec<f32>> = OnceLock::new();
-        let table =
-            TABLE.get_or_init(|| (0..=u16::MAX).map(|v| (-(f64::from(v.max(1)) / 65535.0).ln()) as f32).collect());
+        // A whole table, so that indexing it with a u16 needs no bounds check.
+        static TABLE: OnceLock<Box<[f32; 1 << 16]>> = OnceLock::new();
+        let table = TABLE.get_or_init(|| {
+            let values: Box<[f32]> = (0..=u16::MAX).map(|v| (-(f64::from(v.max(1)) / 65535.0).ln()) as f32).collect();
+            values.try_into().expect("one value per u16")
+        });
         let shape = (images.height as usize, images.width as usize);
         let plane = |pixels: &[u16]| {
             let values = pixels.iter().map(|&v| table[usize::from(v)]).collect();
             Array2::from_shape_vec(shape, values).expect("a scan's images hold width × height pixels")
         };
-        Self { high: plane(&images.high), low: images.low.as_deref().map(plane), pitch_mm }
+        let (high, low) = super::on_both_images(&images.high[..], images.low.as_deref(), plane);
+        Self { high, low, pitch_mm }
     }
 
     /// Step 2: the planes at `pitch_mm`, borrowed when already there.
