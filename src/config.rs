@@ -50,12 +50,21 @@ pub struct IntakeSection {
     pub max_width: u32,
     pub max_height: u32,
     pub max_pixels: u64,
+    /// Memory for the images uploaded last, which analysis then need not read back from the
+    /// image store (a 40 ft dual-energy scan is about 6 MB).
+    pub recent_images_mb: usize,
 }
 
 impl Default for IntakeSection {
     fn default() -> Self {
         let limits = crate::imaging::decode::Limits::default();
-        Self { max_backlog: 64, max_width: limits.max_width, max_height: limits.max_height, max_pixels: limits.max_pixels }
+        Self {
+            max_backlog: 64,
+            max_width: limits.max_width,
+            max_height: limits.max_height,
+            max_pixels: limits.max_pixels,
+            recent_images_mb: 128,
+        }
     }
 }
 

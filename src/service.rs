@@ -14,7 +14,7 @@ use crate::config::ConfigFile;
 use crate::imaging::decode::Limits;
 use crate::inference::registry::default_manifest_path;
 use crate::inference::{Engine, InferencePool, ModelRegistry, PoolConfig, init_runtime};
-use crate::ingest::images::FsImageStore;
+use crate::ingest::images::{FsImageStore, RecentImages};
 use crate::ingest::intake::{Intake, IntakeConfig};
 use crate::metrics::Metrics;
 use crate::queue::Store;
@@ -50,7 +50,10 @@ impl Service {
         tracing::info!(models = ?models.iter().map(|m| format!("{} {}", m.name, m.version)).collect::<Vec<_>>(), "models loaded");
 
         let store = Store::open(&storage.database_url).await?;
-        let images = Arc::new(FsImageStore::new(&storage.images_dir)?);
+        let images = Arc::new(RecentImages::new(
+            Arc::new(FsImageStore::new(&storage.images_dir)?),
+            intake.recent_images_mb.saturating_mul(1 << 20),
+        ));
         let metrics = Arc::new(Metrics::default());
         metrics.set_models(&models);
         let (events, _) = broadcast::channel(1024);

@@ -7,8 +7,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use scantriage::queue::{
-    Decision, Inserted, NewScan, Outcome, QueueFilter, ScanState, Store, StoredAnalysis, now_ms,
+    Decision, Inserted, NewScan, Outcome, QueueFilter, ScanState, Store, StoreError, StoredAnalysis, now_ms,
 };
+use scantriage::inference::analysis::Heatmap;
 use scantriage::review::{self, Action, Officer, ReviewError, Role};
 use scantriage::triage::{Lane, Reason, ReasonCode, Verdict};
 use serde_json::json;
@@ -33,7 +34,7 @@ fn new_scan(station: &str, station_scan_id: &str, digest: &str) -> NewScan {
 fn analysis() -> StoredAnalysis {
     StoredAnalysis {
         analysis: json!({ "anomaly_score": 0.1 }),
-        heatmap: json!({ "cell": 16 }),
+        heatmap: Heatmap { cell: 16, columns: 3, rows: 2, values: vec![0.0, 0.5, 1.0, 0.25, 0.0, f32::MAX] },
         models: json!([{ "name": "classifier", "version": "1", "sha256": "ab" }]),
     }
 }
@@ -149,6 +150,7 @@ async fn a_lapsed_analysis_is_taken_over_and_the_late_result_dropped(store: Stor
     assert!(!store.finish_analysis(&second, &analysis()).await.unwrap(), "one analysis per scan");
     assert_eq!(state(&store, &id).await, ScanState::Analysed);
     assert_eq!(store.awaiting_triage().await.unwrap().len(), 1);
+    assert_eq!(store.analysis(&id).await.unwrap().unwrap().heatmap, analysis().heatmap);
 }
 
 async fn a_scan_interrupted_too_often_fails(store: Store) {
@@ -249,8 +251,24 @@ async fn the_audit_log_cannot_be_changed(store: Store, url: String) {
     assert_eq!(store.audit_log(&id).await.unwrap().len(), 1);
 }
 
+/// Heatmaps stored before migration 3 kept their cells in the JSON; they read as before.
+async fn heatmaps_stored_as_json_still_read(store: Store, url: String) {
+    let id = routed(&store, "GATE-1", 1, Lane::Yellow, 40).await;
+    let mut connection = sqlx::AnyConnection::connect(&url).await.unwrap();
+    sqlx::query("UPDATE analyses SET heatmap = $1, heatmap_cells = NULL")
+        .bind(json!({ "cell": 16, "columns": 2, "rows": 1, "values": [0.5, 0.25] }).to_string())
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    let heatmap = store.analysis(&id).await.unwrap().unwrap().heatmap;
+    assert_eq!((heatmap.cell, heatmap.columns, heatmap.rows, heatmap.values), (16, 2, 1, vec![0.5, 0.25]));
+
+    sqlx::query("UPDATE analyses SET heatmap = $1").bind(json!({ "cell": 16, "columns": 5, "rows": 1 }).to_string()).execute(&mut connection).await.unwrap();
+    assert!(matches!(store.analysis(&id).await, Err(StoreError::Corrupt(_))), "cells that do not fill the grid are refused");
+}
+
 macro_rules! on_both_backends {
-    ($($story:ident),+ $(,)?) => {
+    ($($story:ident),+ ; with its url: $($raw:ident),+ $(,)?) => {
         mod sqlite {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $story() {
@@ -258,11 +276,11 @@ macro_rules! on_both_backends {
                 super::$story(store).await;
             })+
 
-            #[tokio::test]
-            async fn the_audit_log_cannot_be_changed() {
+            $(#[tokio::test]
+            async fn $raw() {
                 let (store, url, _dir) = crate::support::sqlite_store().await;
-                super::the_audit_log_cannot_be_changed(store, url).await;
-            }
+                super::$raw(store, url).await;
+            })+
         }
         mod postgres {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -271,11 +289,11 @@ macro_rules! on_both_backends {
                 super::$story(store).await;
             })+
 
-            #[tokio::test]
-            async fn the_audit_log_cannot_be_changed() {
+            $(#[tokio::test]
+            async fn $raw() {
                 let (store, url) = crate::support::postgres_store().await;
-                super::the_audit_log_cannot_be_changed(store, url).await;
-            }
+                super::$raw(store, url).await;
+            })+
         }
     };
 }
@@ -287,7 +305,8 @@ on_both_backends!(
     a_scan_interrupted_too_often_fails,
     the_queue_is_ordered_by_risk_then_age_and_filtered,
     concurrent_claimers_never_share_a_scan,
-    an_abandoned_claim_lapses,
+    an_abandoned_claim_lapses;
+    with its url: the_audit_log_cannot_be_changed, heatmaps_stored_as_json_still_read,
 );
 
 #[tokio::test]

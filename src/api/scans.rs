@@ -290,8 +290,7 @@ pub async fn heatmap(State(app): State<AppState>, caller: Caller, Path(id): Path
         .analysis(&scan.id)
         .await?
         .ok_or_else(|| ApiError::not_found("the scan has not been analysed yet"))?;
-    let map: crate::inference::analysis::Heatmap = serde_json::from_value(stored.heatmap)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let map = stored.heatmap;
     let number = |field: &str| stored.analysis["image"][field].as_u64().and_then(|v| u32::try_from(v).ok()).unwrap_or(0);
     let (width, height) = (number("width"), number("height"));
     let threshold = stored.analysis["anomaly_threshold"].as_f64().unwrap_or(f64::MAX) as f32;

@@ -87,10 +87,12 @@ pub struct StageTimings {
 }
 
 /// Anomaly scores on a grid of `cell` × `cell` pixels covering the image (0 outside cargo).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Heatmap {
     pub cell: u32,
     pub columns: u32,
     pub rows: u32,
+    /// Row-major, `columns × rows`.
+    #[serde(default)]
     pub values: Vec<f32>,
 }

@@ -1,8 +1,10 @@
 //! Where uploaded images are kept: content-addressed by sha256, so a retried upload stores
 //! nothing twice and a stored image can always be checked against its name.
 
+use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -36,7 +38,66 @@ pub trait ImageStore: Send + Sync {
     /// durable. The caller has the key already: hashing megabytes twice per upload is waste.
     async fn put(&self, key: &str, bytes: Bytes) -> Result<(), ImageStoreError>;
     /// The bytes stored under `key`, checked against it.
-    async fn get(&self, key: &str) -> Result<Vec<u8>, ImageStoreError>;
+    async fn get(&self, key: &str) -> Result<Bytes, ImageStoreError>;
+}
+
+/// A store that also keeps the images stored last in memory, up to a budget in bytes. The
+/// analysis worker takes a scan moments after its upload: with the bytes at hand it neither
+/// reads them back nor hashes them again to check them (they are the bytes the key was
+/// computed from).
+pub struct RecentImages {
+    store: Arc<dyn ImageStore>,
+    budget: usize,
+    kept: Mutex<Kept>,
+}
+
+#[derive(Default)]
+struct Kept {
+    oldest_first: VecDeque<String>,
+    bytes: HashMap<String, Bytes>,
+    total: usize,
+}
+
+impl RecentImages {
+    pub fn new(store: Arc<dyn ImageStore>, budget: usize) -> Self {
+        Self { store, budget, kept: Mutex::default() }
+    }
+
+    fn keep(&self, key: &str, bytes: Bytes) {
+        let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if bytes.len() > self.budget || kept.bytes.contains_key(key) {
+            return;
+        }
+        kept.total += bytes.len();
+        kept.bytes.insert(key.to_owned(), bytes);
+        kept.oldest_first.push_back(key.to_owned());
+        while kept.total > self.budget
+            && let Some(oldest) = kept.oldest_first.pop_front()
+        {
+            let freed = kept.bytes.remove(&oldest).map_or(0, |b| b.len());
+            kept.total -= freed;
+        }
+    }
+
+    fn kept(&self, key: &str) -> Option<Bytes> {
+        self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).bytes.get(key).cloned()
+    }
+}
+
+#[async_trait]
+impl ImageStore for RecentImages {
+    async fn put(&self, key: &str, bytes: Bytes) -> Result<(), ImageStoreError> {
+        self.store.put(key, bytes.clone()).await?;
+        self.keep(key, bytes);
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Bytes, ImageStoreError> {
+        match self.kept(key) {
+            Some(bytes) => Ok(bytes),
+            None => self.store.get(key).await,
+        }
+    }
 }
 
 /// Images as files `<root>/<first two hex digits>/<sha256>`, each written to a temporary file,
@@ -83,7 +144,7 @@ impl FsImageStore {
         Ok(())
     }
 
-    fn get_blocking(&self, key: &str) -> Result<Vec<u8>, ImageStoreError> {
+    fn get_blocking(&self, key: &str) -> Result<Bytes, ImageStoreError> {
         let path = self.path_of(key).ok_or_else(|| ImageStoreError::Missing(key.to_owned()))?;
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
@@ -93,7 +154,7 @@ impl FsImageStore {
         if image_key(&bytes) != key {
             return Err(ImageStoreError::Damaged { key: key.to_owned() });
         }
-        Ok(bytes)
+        Ok(bytes.into())
     }
 }
 
@@ -108,7 +169,7 @@ impl ImageStore for FsImageStore {
         crate::on_blocking_thread(move || store.put_blocking(&key, &bytes)).await
     }
 
-    async fn get(&self, key: &str) -> Result<Vec<u8>, ImageStoreError> {
+    async fn get(&self, key: &str) -> Result<Bytes, ImageStoreError> {
         let (store, key) = (self.clone(), key.to_owned());
         crate::on_blocking_thread(move || store.get_blocking(&key)).await
     }
@@ -125,11 +186,31 @@ mod tests {
         let key = image_key(b"scan bytes");
         store.put(&key, Bytes::from_static(b"scan bytes")).await.unwrap();
         store.put(&key, Bytes::from_static(b"scan bytes")).await.unwrap();
-        assert_eq!(store.get(&key).await.unwrap(), b"scan bytes");
+        assert_eq!(store.get(&key).await.unwrap(), &b"scan bytes"[..]);
 
         std::fs::write(dir.path().join(&key[..2]).join(&key), b"scan bytez").unwrap();
         assert!(matches!(store.get(&key).await, Err(ImageStoreError::Damaged { .. })));
         assert!(matches!(store.get(&"0".repeat(64)).await, Err(ImageStoreError::Missing(_))));
         assert!(matches!(store.get("../../etc/passwd").await, Err(ImageStoreError::Missing(_))), "keys are never paths");
+    }
+
+    #[tokio::test]
+    async fn recent_images_are_served_from_memory_within_the_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let recent = RecentImages::new(Arc::new(FsImageStore::new(dir.path()).unwrap()), 11);
+        let images: Vec<(String, Bytes)> = ["first", "second", "third"]
+            .into_iter()
+            .map(|text| (image_key(text.as_bytes()), Bytes::from(text)))
+            .collect();
+        for (key, bytes) in &images {
+            recent.put(key, bytes.clone()).await.unwrap();
+        }
+        // Damage every file on disk: what is still kept in memory reads fine, the rest does not.
+        for (key, _) in &images {
+            std::fs::write(dir.path().join(&key[..2]).join(key), b"damaged").unwrap();
+        }
+        assert!(matches!(recent.get(&images[0].0).await, Err(ImageStoreError::Damaged { .. })), "the oldest left memory");
+        assert_eq!(recent.get(&images[1].0).await.unwrap(), images[1].1);
+        assert_eq!(recent.get(&images[2].0).await.unwrap(), images[2].1);
     }
 }

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use super::images::{ImageStore, ImageStoreError, hex, image_key};
 use super::{ContractError, ScanMetadata};
 use crate::imaging::decode::{DecodeError, Energy, Limits, inspect};
+use crate::imaging::on_both_images;
 use crate::queue::{Inserted, NewScan, Store, StoreError};
 
 /// One upload as it arrived: the metadata JSON and the encoded images.
@@ -99,8 +100,12 @@ impl Intake {
         }
         self.check_images(&metadata, upload)?;
         let canonical = serde_json::to_string(&metadata).expect("metadata serialises");
-        let high_image = image_key(&upload.high);
-        let low_image = upload.low.as_deref().map(image_key);
+        let (high, low) = (upload.high.clone(), upload.low.clone());
+        // Megabytes of hashing: not on the async runtime's threads.
+        let (high_image, low_image) = crate::on_blocking_thread(move || {
+            Ok::<_, IntakeError>(on_both_images(&high[..], low.as_deref(), image_key))
+        })
+        .await?;
         let digest = content_digest(&canonical, &high_image, low_image.as_deref());
 
         // A retry is answered even when the service is busy: the scan was accepted before.

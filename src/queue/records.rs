@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize, Serializer};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::inference::analysis::Heatmap;
 use crate::triage::Lane;
 
 /// Where a scan is on its way. Green scans end `released`; yellow and red ones are `queued`
@@ -116,7 +117,7 @@ pub struct PendingAnalysis {
 #[derive(Debug, Clone)]
 pub struct StoredAnalysis {
     pub analysis: serde_json::Value,
-    pub heatmap: serde_json::Value,
+    pub heatmap: Heatmap,
     pub models: serde_json::Value,
 }
 

@@ -240,7 +240,7 @@ impl Failure {
 fn stored_analysis(analysis: &Analysis) -> Result<StoredAnalysis, serde_json::Error> {
     Ok(StoredAnalysis {
         analysis: serde_json::to_value(analysis)?,
-        heatmap: serde_json::to_value(&analysis.heatmap)?,
+        heatmap: analysis.heatmap.clone(),
         models: serde_json::to_value(&analysis.models)?,
     })
 }

@@ -12,6 +12,7 @@ use sqlx::{AnyPool, Row};
 use super::backend::Backend;
 use super::postgres::Postgres;
 use super::records::{Claim, ScanRecord, ScanState, StoredAnalysis};
+use crate::inference::analysis::Heatmap;
 use super::sqlite::Sqlite;
 use super::now_ms;
 
@@ -132,7 +133,7 @@ impl Store {
     }
 
     pub async fn analysis(&self, scan_id: &str) -> Result<Option<StoredAnalysis>, StoreError> {
-        let row = sqlx::query("SELECT analysis, heatmap, models FROM analyses WHERE scan_id = $1")
+        let row = sqlx::query("SELECT analysis, heatmap, heatmap_cells, models FROM analyses WHERE scan_id = $1")
             .bind(scan_id)
             .fetch_optional(&self.pool)
             .await
@@ -140,7 +141,7 @@ impl Store {
         row.map(|row| {
             Ok(StoredAnalysis {
                 analysis: json_column(&row, "analysis")?,
-                heatmap: json_column(&row, "heatmap")?,
+                heatmap: stored_heatmap(&row)?,
                 models: json_column(&row, "models")?,
             })
         })
@@ -215,6 +216,34 @@ fn parse<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T, StoreError
 
 fn parse_opt<T: std::str::FromStr<Err = String>>(text: Option<String>) -> Result<Option<T>, StoreError> {
     text.as_deref().map(parse).transpose()
+}
+
+/// The heatmap's grid without its cells, which go to `heatmap_cells`.
+fn heatmap_grid(heatmap: &Heatmap) -> String {
+    serde_json::json!({ "cell": heatmap.cell, "columns": heatmap.columns, "rows": heatmap.rows }).to_string()
+}
+
+fn heatmap_cells(heatmap: &Heatmap) -> Vec<u8> {
+    heatmap.values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// Reads a heatmap stored either way: cells in `heatmap_cells`, or (before migration 3) in
+/// the JSON of `heatmap`.
+fn stored_heatmap(row: &AnyRow) -> Result<Heatmap, StoreError> {
+    let grid: String = row.try_get("heatmap").map_err(corrupt)?;
+    let mut heatmap: Heatmap = serde_json::from_str(&grid).map_err(corrupt)?;
+    if let Some(cells) = row.try_get::<Option<Vec<u8>>, _>("heatmap_cells").map_err(corrupt)? {
+        heatmap.values = cells.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    }
+    if heatmap.values.len() != heatmap.columns as usize * heatmap.rows as usize {
+        return Err(StoreError::Corrupt(format!(
+            "a heatmap of {} × {} cells holds {} values",
+            heatmap.columns,
+            heatmap.rows,
+            heatmap.values.len()
+        )));
+    }
+    Ok(heatmap)
 }
 
 fn json_column(row: &AnyRow, column: &str) -> Result<Value, StoreError> {

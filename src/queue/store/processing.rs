@@ -5,7 +5,7 @@ use std::time::Duration;
 use sqlx::Row;
 
 use super::super::records::{Inserted, NewScan, PendingAnalysis, ScanState, StoredAnalysis};
-use super::{SYSTEM_ACTOR, Store, StoreError, audit, lease_ms};
+use super::{SYSTEM_ACTOR, Store, StoreError, audit, heatmap_cells, heatmap_grid, lease_ms};
 use crate::queue::now_ms;
 use crate::triage::{Lane, Verdict};
 
@@ -182,11 +182,13 @@ impl Store {
             return Ok(false);
         }
         sqlx::query(
-            "INSERT INTO analyses (scan_id, analysis, heatmap, models, attempt, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO analyses (scan_id, analysis, heatmap, heatmap_cells, models, attempt, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&job.scan_id)
         .bind(analysis.analysis.to_string())
-        .bind(analysis.heatmap.to_string())
+        .bind(heatmap_grid(&analysis.heatmap))
+        .bind(heatmap_cells(&analysis.heatmap))
         .bind(analysis.models.to_string())
         .bind(job.attempt)
         .bind(now)
