@@ -56,7 +56,18 @@ fn bench_pipeline(c: &mut Criterion) {
     group.bench_function("anomaly_tiles", |b| b.iter(|| pool.anomaly(tiles.data.clone()).unwrap()));
     let engine = Engine::new(pool, limits);
     group.bench_function("analyse_40ft_dual", |b| b.iter(|| engine.analyse(&high, Some(&low), &metadata).unwrap()));
+
+    // The same scan as a station may also send it: uncompressed 16-bit TIFF, no inflating.
+    let (high, low) = (as_tiff(&high), as_tiff(&low));
+    group.bench_function("decode_40ft_dual_tiff", |b| b.iter(|| decode_scan(&high, Some(&low), &limits).unwrap()));
+    group.bench_function("analyse_40ft_dual_tiff", |b| b.iter(|| engine.analyse(&high, Some(&low), &metadata).unwrap()));
     group.finish();
+}
+
+fn as_tiff(png: &[u8]) -> Vec<u8> {
+    let mut tiff = std::io::Cursor::new(Vec::new());
+    image::load_from_memory(png).unwrap().write_to(&mut tiff, image::ImageFormat::Tiff).unwrap();
+    tiff.into_inner()
 }
 
 criterion_group!(benches, bench_pipeline);

@@ -121,7 +121,7 @@ impl Store {
         row.map(|row| scan_record(&row)).transpose()
     }
 
-    /// The analysis alone, as a scan view shows it: the heatmap (about 100 KB for a 40 ft scan)
+    /// The analysis alone, as a scan view shows it: the heatmap (about 650 KB for a 40 ft scan)
     /// is read only where it is drawn.
     pub async fn analysis_summary(&self, scan_id: &str) -> Result<Option<Value>, StoreError> {
         let row = sqlx::query("SELECT analysis FROM analyses WHERE scan_id = $1")
