@@ -74,6 +74,23 @@ pub fn load_scans(dir: &Path) -> anyhow::Result<Vec<ScanTemplate>> {
         .collect()
 }
 
+/// The PNG with a `tEXt` comment chunk after its header: other bytes, the same pixels. Other
+/// formats are returned as they are.
+fn with_comment(image: &Bytes, comment: &str) -> Bytes {
+    const SIGNATURE_AND_HEADER: usize = 8 + 25;
+    if !image.starts_with(b"\x89PNG\r\n\x1a\n") || image.len() < SIGNATURE_AND_HEADER {
+        return image.clone();
+    }
+    let body = [&b"tEXtComment\0"[..], comment.as_bytes()].concat();
+    let mut png = Vec::with_capacity(image.len() + body.len() + 8);
+    png.extend_from_slice(&image[..SIGNATURE_AND_HEADER]);
+    png.extend_from_slice(&(body.len() as u32 - 4).to_be_bytes());
+    png.extend_from_slice(&body);
+    png.extend_from_slice(&crc32fast::hash(&body).to_be_bytes());
+    png.extend_from_slice(&image[SIGNATURE_AND_HEADER..]);
+    png.into()
+}
+
 struct Shared {
     config: LoadConfig,
     scans: Vec<ScanTemplate>,
@@ -158,13 +175,16 @@ async fn closed_loop(shared: &Arc<Shared>, concurrency: usize) {
 }
 
 /// Upload `n`: scan `n mod scans` from station `n mod stations`, under a station scan id of
-/// its own so that every upload is a new scan.
+/// its own so that every upload is a new scan, with images of their own too (a comment
+/// added to each PNG): a service that stores images by content must store every upload's,
+/// as it would for real scans.
 async fn upload(shared: &Shared, n: usize) {
     let scan = &shared.scans[n % shared.scans.len()];
     let (station, key) = &shared.config.stations[n % shared.config.stations.len()];
+    let station_scan_id = format!("lg-{}-{n:07}", shared.run_id);
     let mut metadata = scan.metadata.clone();
     metadata["station_id"] = Value::from(station.as_str());
-    metadata["station_scan_id"] = Value::from(format!("lg-{}-{n:07}", shared.run_id));
+    metadata["station_scan_id"] = Value::from(station_scan_id.as_str());
     let part = |bytes: Bytes, mime: &str| {
         let length = bytes.len() as u64;
         reqwest::multipart::Part::stream_with_length(reqwest::Body::from(bytes), length).mime_str(mime)
@@ -172,8 +192,8 @@ async fn upload(shared: &Shared, n: usize) {
     let mut form = reqwest::multipart::Form::new();
     for (name, bytes, mime) in [
         ("metadata", Some(Bytes::from(metadata.to_string())), "application/json"),
-        ("high", Some(scan.high.clone()), "image/png"),
-        ("low", scan.low.clone(), "image/png"),
+        ("high", Some(with_comment(&scan.high, &station_scan_id)), "image/png"),
+        ("low", scan.low.as_ref().map(|low| with_comment(low, &station_scan_id)), "image/png"),
     ] {
         if let Some(bytes) = bytes {
             form = form.part(name, part(bytes, mime).expect("static MIME types are valid"));
@@ -200,4 +220,25 @@ async fn upload(shared: &Shared, n: usize) {
     };
     let sample = RequestSample { sent_at, latency: started.elapsed(), outcome };
     shared.samples.lock().await.push(sample);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imaging::decode::{Limits, decode, inspect};
+
+    #[test]
+    fn a_comment_changes_the_bytes_not_the_pixels() {
+        let image = image::ImageBuffer::<image::Luma<u16>, _>::from_fn(40, 8, |x, y| image::Luma([(x * 1500 + y) as u16]));
+        let mut png = std::io::Cursor::new(Vec::new());
+        image.write_to(&mut png, image::ImageFormat::Png).unwrap();
+        let png = Bytes::from(png.into_inner());
+
+        let commented = with_comment(&png, "lg-run-0000001");
+        assert_ne!(commented, png);
+        assert_ne!(commented, with_comment(&png, "lg-run-0000002"));
+        inspect(&commented, &Limits::default()).expect("the chunks still walk to IEND");
+        assert_eq!(decode(&commented, &Limits::default()).unwrap().pixels, decode(&png, &Limits::default()).unwrap().pixels);
+        assert_eq!(with_comment(&Bytes::from_static(b"II*\0tiff"), "x"), Bytes::from_static(b"II*\0tiff"));
+    }
 }
