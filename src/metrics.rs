@@ -58,6 +58,7 @@ pub struct Metrics {
     requests: Histograms<RequestLabels>,
     stages: Histograms<StageLabels>,
     routed: Family<LaneLabels, Counter>,
+    early_analyses: Counter,
     scans: Family<StateLabels, Gauge>,
     models: Family<ModelLabels, Gauge>,
 }
@@ -82,9 +83,15 @@ impl Default for Metrics {
             stages.clone(),
         );
         registry.register("scantriage_scans_routed", "Scans triaged into each lane", routed.clone());
+        let early_analyses = Counter::default();
+        registry.register(
+            "scantriage_analyses_started_at_upload",
+            "Analyses that ran while the upload was being made durable (a slot was free)",
+            early_analyses.clone(),
+        );
         registry.register("scantriage_scans", "Scans in each state (read at scrape time)", scans.clone());
         registry.register("scantriage_model_info", "Models in service", models.clone());
-        Self { registry, requests, stages, routed, scans, models }
+        Self { registry, requests, stages, routed, early_analyses, scans, models }
     }
 }
 
@@ -115,6 +122,10 @@ impl Metrics {
 
     pub fn count_routed(&self, lane: Lane) {
         self.routed.get_or_create(&LaneLabels { lane: lane.as_str() }).inc();
+    }
+
+    pub fn count_early_analysis(&self) {
+        self.early_analyses.inc();
     }
 
     pub fn set_scan_counts(&self, counts: &[(ScanState, i64)]) {

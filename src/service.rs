@@ -18,6 +18,7 @@ use crate::ingest::images::{FsImageStore, RecentImages};
 use crate::ingest::intake::{Intake, IntakeConfig};
 use crate::metrics::Metrics;
 use crate::queue::Store;
+use crate::queue::early::EarlyAnalyses;
 use crate::queue::worker::{Analyst, WorkerConfig, Workers};
 
 /// Where the service keeps its state.
@@ -58,10 +59,11 @@ impl Service {
         metrics.set_models(&models);
         let (events, _) = broadcast::channel(1024);
         let arrivals = Arc::new(Notify::new());
+        let analyses = Arc::new(EarlyAnalyses::new(Arc::new(Engine::new(pool, limits)), analysis.workers));
         let analyst = Arc::new(Analyst {
             store: store.clone(),
             images: images.clone(),
-            engine: Arc::new(Engine::new(pool, limits)),
+            analyses: analyses.clone(),
             taxonomy,
             triage: config.triage.clone(),
             settled: events.clone(),
@@ -77,7 +79,13 @@ impl Service {
 
         let server = &config.server;
         let services = Services {
-            intake: Intake::new(store.clone(), images.clone(), IntakeConfig { limits, max_backlog: intake.max_backlog }, arrivals),
+            intake: Intake::new(
+                store.clone(),
+                images.clone(),
+                IntakeConfig { limits, max_backlog: intake.max_backlog },
+                arrivals,
+                Some(analyses),
+            ),
             accounts: Accounts::new(store.clone()),
             store,
             images,

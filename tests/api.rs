@@ -179,6 +179,11 @@ async fn scenario_scans_land_in_their_lanes_and_officers_work_them() {
     }
     assert!(metrics.contains("scantriage_model_info{name=\"classifier\""));
     assert!(metrics.contains("scantriage_scans{state=\"queued\"}"));
+    // One upload at a time: each found a free slot and was analysed while being made durable.
+    assert!(
+        metrics.contains(&format!("scantriage_analyses_started_at_upload_total {}\n", SAMPLES.len())),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

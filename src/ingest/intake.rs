@@ -13,6 +13,7 @@ use super::images::{ImageStore, ImageStoreError, hex, image_key};
 use super::{ContractError, ScanMetadata};
 use crate::imaging::decode::{DecodeError, Energy, Limits, inspect};
 use crate::imaging::on_both_images;
+use crate::queue::early::EarlyAnalyses;
 use crate::queue::{Inserted, NewScan, Store, StoreError};
 
 /// One upload as it arrived: the metadata JSON and the encoded images.
@@ -77,12 +78,20 @@ pub struct Intake {
     images: Arc<dyn ImageStore>,
     config: IntakeConfig,
     arrivals: Arc<Notify>,
+    analyses: Option<Arc<EarlyAnalyses>>,
 }
 
 impl Intake {
-    /// `arrivals` is notified after each new scan, to wake an analysis worker.
-    pub fn new(store: Store, images: Arc<dyn ImageStore>, config: IntakeConfig, arrivals: Arc<Notify>) -> Self {
-        Self { store, images, config, arrivals }
+    /// `arrivals` is notified after each new scan, to wake an analysis worker; `analyses`,
+    /// when given, starts analysing a scan while it is being made durable.
+    pub fn new(
+        store: Store,
+        images: Arc<dyn ImageStore>,
+        config: IntakeConfig,
+        arrivals: Arc<Notify>,
+        analyses: Option<Arc<EarlyAnalyses>>,
+    ) -> Self {
+        Self { store, images, config, arrivals, analyses }
     }
 
     pub fn config(&self) -> &IntakeConfig {
@@ -121,6 +130,10 @@ impl Intake {
             return Err(IntakeError::Busy { backlog });
         }
 
+        let id = uuid::Uuid::now_v7().to_string();
+        if let Some(analyses) = &self.analyses {
+            analyses.start(&id, upload.high.clone(), upload.low.clone(), metadata.clone());
+        }
         // Both images at once: each waits for its own fsyncs.
         let store_low = async {
             match (&low_image, &upload.low) {
@@ -130,7 +143,7 @@ impl Intake {
         };
         tokio::try_join!(self.images.put(&high_image, upload.high.clone()), store_low)?;
         let scan = NewScan {
-            id: uuid::Uuid::now_v7().to_string(),
+            id,
             station_id: metadata.station_id.clone(),
             station_scan_id: metadata.station_scan_id.clone(),
             content_digest: digest,

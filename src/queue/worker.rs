@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::JoinHandle;
 
+use super::early::EarlyAnalyses;
 use super::{PendingAnalysis, ScanState, Store, StoreError, StoredAnalysis, now_ms};
 use crate::inference::analysis::Analysis;
-use crate::inference::engine::{AnalysisError, Engine};
+use crate::inference::engine::AnalysisError;
 use crate::inference::InferenceError;
 use crate::ingest::ScanMetadata;
 use crate::ingest::images::ImageStore;
@@ -48,7 +49,9 @@ pub struct ScanSettled {
 pub struct Analyst {
     pub store: Store,
     pub images: Arc<dyn ImageStore>,
-    pub engine: Arc<Engine>,
+    /// The engine, with the slots that bound the analyses running at once and the results
+    /// of analyses started at upload.
+    pub analyses: Arc<EarlyAnalyses>,
     pub taxonomy: Taxonomy,
     pub triage: TriageConfig,
     pub settled: broadcast::Sender<ScanSettled>,
@@ -166,6 +169,14 @@ impl Analyst {
     }
 
     async fn analyse(&self, job: &PendingAnalysis) -> Result<Analysis, Failure> {
+        match self.analyses.take(&job.scan_id).await {
+            Some(Ok(analysis)) => {
+                self.metrics.count_early_analysis();
+                return Ok(analysis);
+            }
+            Some(Err(error)) => tracing::warn!(%error, "the analysis started at upload failed; analysing again"),
+            None => {}
+        }
         let metadata: ScanMetadata =
             serde_json::from_str(&job.metadata).map_err(|e| Failure::Scan(format!("stored metadata cannot be read: {e}")))?;
         let high = self.images.get(&job.high_image).await.map_err(Failure::storage)?;
@@ -173,8 +184,12 @@ impl Analyst {
             Some(key) => Some(self.images.get(key).await.map_err(Failure::storage)?),
             None => None,
         };
-        let engine = self.engine.clone();
-        let analysis = tokio::task::spawn_blocking(move || engine.analyse(&high, low.as_deref(), &metadata))
+        let slot = self.analyses.slot().await;
+        let engine = self.analyses.engine().clone();
+        let analysis = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            engine.analyse(&high, low.as_deref(), &metadata)
+        })
             .await
             .map_err(|e| Failure::Scan(format!("the analysis crashed: {e}")))?;
         analysis.map_err(|e| match e {
