@@ -36,6 +36,9 @@ async fn a_short_run_reports_latency_throughput_and_the_services_stages() {
         assert_eq!(stages[stage].scans as usize, report.verdicts, "{stage}");
     }
     assert!(report.overhead_share.is_some());
+    // Each verdict's analysis is part of its latency.
+    let overhead = report.overhead_share_p50.expect("verdicts report their analysis time");
+    assert!(overhead > 0.0, "{overhead}");
 
     let out = tempfile::tempdir().unwrap();
     loadgen::write_outputs(&report, out.path(), "smoke").unwrap();

@@ -208,17 +208,22 @@ async fn upload(shared: &Shared, n: usize) {
     }
     let sent_at = shared.started.elapsed();
     let started = Instant::now();
-    let outcome = match request.send().await {
+    let (outcome, analysis_ms) = match request.send().await {
         Ok(response) => {
             let status = response.status().as_u16();
             let body: Value = response.json().await.unwrap_or(Value::Null);
             let settled = status == 200 && body.get("analysis").is_some_and(|a| !a.is_null());
-            if settled { Ok(status) } else { Err(format!("{status} {}", body["error"]["code"].as_str().unwrap_or("without verdict"))) }
+            let analysis_ms = body["analysis"]["timings_ms"]["total"].as_f64();
+            if settled {
+                (Ok(status), analysis_ms)
+            } else {
+                (Err(format!("{status} {}", body["error"]["code"].as_str().unwrap_or("without verdict"))), None)
+            }
         }
-        Err(error) if error.is_timeout() => Err("timeout".to_owned()),
-        Err(_) => Err("connection".to_owned()),
+        Err(error) if error.is_timeout() => (Err("timeout".to_owned()), None),
+        Err(_) => (Err("connection".to_owned()), None),
     };
-    let sample = RequestSample { sent_at, latency: started.elapsed(), outcome };
+    let sample = RequestSample { sent_at, latency: started.elapsed(), outcome, analysis_ms };
     shared.samples.lock().await.push(sample);
 }
 

@@ -12,13 +12,15 @@ use serde::{Deserialize, Serialize};
 use super::metrics::StageBreakdown;
 use super::{Load, LoadConfig, plot};
 
-/// One upload: when it was sent (from the start of the run), how long to its answer, and the
-/// status of a verdict or why there was none.
+/// One upload: when it was sent (from the start of the run), how long to its answer, the
+/// status of a verdict or why there was none, and the analysis time the verdict reports
+/// (`analysis.timings_ms.total`), when it does.
 #[derive(Debug, Clone)]
 pub struct Sample {
     pub sent_at: Duration,
     pub latency: Duration,
     pub outcome: Result<u16, String>,
+    pub analysis_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -51,8 +53,10 @@ pub struct Report {
     /// The service's own mean time per stage (scantriage only).
     pub stages: Option<BTreeMap<String, super::metrics::StageFigure>>,
     /// Mean verdict latency beyond the in-process analysis (HTTP, storage, queueing, triage),
-    /// as a share of the analysis: from means, as the service reports only those per stage.
+    /// as a share of the analysis: from the service's means per stage.
     pub overhead_share: Option<f64>,
+    /// The same per verdict, from its latency and the analysis time it reports: the median.
+    pub overhead_share_p50: Option<f64>,
     #[serde(skip)]
     pub samples: Vec<Sample>,
 }
@@ -84,6 +88,14 @@ impl Report {
             let analysis = stages.stages.get("analysis")?.mean_ms;
             (analysis > 0.0).then(|| (latency.mean_ms - analysis) / analysis)
         });
+        let mut overheads: Vec<f64> = samples
+            .iter()
+            .filter(|s| s.outcome.is_ok())
+            .filter_map(|s| Some((s.latency.as_secs_f64() * 1000.0, s.analysis_ms.filter(|&a| a > 0.0)?)))
+            .map(|(latency, analysis)| (latency - analysis) / analysis)
+            .collect();
+        overheads.sort_by(f64::total_cmp);
+        let overhead_share_p50 = (!overheads.is_empty()).then(|| percentile(&overheads, 50.0));
         let mut errors = BTreeMap::new();
         for sample in &samples {
             if let Err(kind) = &sample.outcome {
@@ -106,6 +118,7 @@ impl Report {
             errors,
             dropped,
             overhead_share,
+            overhead_share_p50,
             stages: stages.map(|s| s.stages),
             samples,
         }
@@ -164,7 +177,7 @@ pub fn comparison_table(reports: &[Report]) -> String {
     md.push_str(&" --- |".repeat(reports.len()));
     md.push('\n');
     type Row = (&'static str, fn(&Report) -> String);
-    let rows: [Row; 11] = [
+    let rows: [Row; 12] = [
         ("load", |r| r.load.clone()),
         ("duration", |r| format!("{:.1} s", r.duration_s)),
         ("uploads", |r| r.requests.to_string()),
@@ -176,6 +189,9 @@ pub fn comparison_table(reports: &[Report]) -> String {
         ("mean", |r| r.latency.as_ref().map_or("–".into(), |l| format!("{:.0} ms", l.mean_ms))),
         ("errors + dropped", |r| (r.errors.values().sum::<usize>() + r.dropped).to_string()),
         ("overhead over the analysis (means)", |r| r.overhead_share.map_or("–".into(), |s| format!("{:.0} %", 100.0 * s))),
+        ("overhead over the analysis (p50 per verdict)", |r| {
+            r.overhead_share_p50.map_or("–".into(), |s| format!("{:.0} %", 100.0 * s))
+        }),
     ];
     for (name, cell) in rows {
         let _ = write!(md, "| {name} |");
