@@ -186,6 +186,26 @@ async fn scenario_scans_land_in_their_lanes_and_officers_work_them() {
     );
 }
 
+/// An image that passes the intake's checks but shows no container: its analysis (started at
+/// upload, then tried again by the worker) fails, and the scan fails with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_without_a_container_fails_with_the_reason() {
+    let server = &*SERVER;
+    let (mut metadata, _, low) = sample_parts("SIM-65-000000");
+    assert!(low.is_some(), "a dual-energy sample");
+    metadata["station_scan_id"] = json!("only-air-0001");
+    let air = image::ImageBuffer::<image::Luma<u16>, _>::from_pixel(1200, 400, image::Luma([60_000u16]));
+    let mut png = std::io::Cursor::new(Vec::new());
+    air.write_to(&mut png, image::ImageFormat::Png).unwrap();
+    let png = png.into_inner();
+    let key = server.station_key(&station_of(&metadata)).await;
+    let (status, scan) = upload(server, &key, &metadata, &png, Some(&png), "?wait=30").await;
+    assert_eq!(status, StatusCode::OK, "{scan}");
+    assert_eq!(scan["state"], "failed", "{scan}");
+    assert!(scan["failure"].as_str().unwrap().contains("container"), "{scan}");
+    assert!(scan["analysis"].is_null());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retried_uploads_return_the_original_and_changed_ones_conflict() {
     let server = &*SERVER;
