@@ -190,8 +190,8 @@ impl Analyst {
             let _slot = slot;
             engine.analyse(&high, low.as_deref(), &metadata)
         })
-            .await
-            .map_err(|e| Failure::Scan(format!("the analysis crashed: {e}")))?;
+        .await
+        .map_err(|e| Failure::Scan(format!("the analysis crashed: {e}")))?;
         analysis.map_err(|e| match e {
             AnalysisError::Inference(
                 InferenceError::QueueFull { .. } | InferenceError::ShutDown | InferenceError::WorkerLost,
