@@ -187,7 +187,7 @@ async fn scenario_scans_land_in_their_lanes_and_officers_work_them() {
 }
 
 /// An image that passes the intake's checks but shows no container: its analysis (started at
-/// upload, then tried again by the worker) fails, and the scan fails with the reason.
+/// upload) fails, and the scan fails with the reason.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scan_without_a_container_fails_with_the_reason() {
     let server = &*SERVER;

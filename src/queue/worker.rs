@@ -169,12 +169,16 @@ impl Analyst {
     }
 
     async fn analyse(&self, job: &PendingAnalysis) -> Result<Analysis, Failure> {
-        match self.analyses.take(&job.scan_id).await {
+        match self.analyses.take(&job.scan_id).await.map(|result| result.map_err(Failure::from)) {
             Some(Ok(analysis)) => {
                 self.metrics.count_early_analysis();
                 return Ok(analysis);
             }
-            Some(Err(error)) => tracing::warn!(%error, "the analysis started at upload failed; analysing again"),
+            // The scan itself failed: analysing it again would fail the same way.
+            Some(Err(failure @ Failure::Scan(_))) => return Err(failure),
+            Some(Err(Failure::Transient(error))) => {
+                tracing::warn!(%error, "the analysis started at upload was interrupted; analysing again");
+            }
             None => {}
         }
         let metadata: ScanMetadata =
@@ -192,12 +196,7 @@ impl Analyst {
         })
         .await
         .map_err(|e| Failure::Scan(format!("the analysis crashed: {e}")))?;
-        analysis.map_err(|e| match e {
-            AnalysisError::Inference(
-                InferenceError::QueueFull { .. } | InferenceError::ShutDown | InferenceError::WorkerLost,
-            ) => Failure::Transient(e.to_string()),
-            other => Failure::Scan(other.to_string()),
-        })
+        analysis.map_err(Failure::from)
     }
 
     async fn triage_and_route(&self, scan_id: &str, analysis: &Analysis, metadata: &ScanMetadata) {
@@ -239,6 +238,17 @@ enum Failure {
     Scan(String),
     /// Something about the service: worth another attempt.
     Transient(String),
+}
+
+impl From<AnalysisError> for Failure {
+    fn from(error: AnalysisError) -> Self {
+        match error {
+            AnalysisError::Inference(
+                InferenceError::QueueFull { .. } | InferenceError::ShutDown | InferenceError::WorkerLost,
+            ) => Failure::Transient(error.to_string()),
+            other => Failure::Scan(other.to_string()),
+        }
+    }
 }
 
 impl Failure {
