@@ -128,6 +128,23 @@ fn dual_energy_ratio_separates_organic_from_metal() {
     assert!(organic > metal + 0.02, "organic {organic} metal {metal}");
 }
 
+/// Overstating a near-full load would declare more than a container can carry, which intake
+/// refuses; the simulator must still produce a valid declaration that misstates the weight.
+#[test]
+fn weight_misdeclarations_of_heavy_loads_stay_declarable() {
+    let taxonomy = Taxonomy::built_in();
+    let mut heavy = 0;
+    for index in 0..6 {
+        let options = SimOptions { goods: Some(Goods::CeramicsGlassStone), ..options(Scenario::WeightMisdeclared, Layout::Forty) };
+        let scan = simulate(&options, index, &taxonomy);
+        scan.metadata.validate(Utc::now()).unwrap_or_else(|e| panic!("scan {index}: {e}"));
+        let (declared, loaded) = (scan.truth.declared_gross_weight_kg, scan.truth.cargo_mass_kg);
+        assert!((declared / loaded - 1.0).abs() > 0.3, "scan {index}: {declared} kg declared for {loaded} kg");
+        heavy += usize::from(loaded * 1.6 > 36_000.0);
+    }
+    assert!(heavy > 0, "no load was heavy enough to test the limit");
+}
+
 #[test]
 fn ground_truth_agrees_with_the_images() {
     let taxonomy = Taxonomy::built_in();

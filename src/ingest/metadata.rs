@@ -11,7 +11,7 @@ pub const FORMAT_VERSION: u32 = 1;
 
 const DEFAULT_PIXEL_PITCH_MM: f64 = 5.0;
 /// Above any ISO container's maximum gross mass (36 t for the newest 20 ft boxes).
-const MAX_GROSS_KG_PER_CONTAINER: f64 = 36_000.0;
+pub const MAX_GROSS_KG_PER_CONTAINER: f64 = 36_000.0;
 /// One consignment may fill both containers of a twin scan.
 const MAX_ITEM_GROSS_KG: f64 = 2.0 * MAX_GROSS_KG_PER_CONTAINER;
 const MAX_ITEMS: usize = 999;

@@ -36,5 +36,5 @@ pub use container_number::{ContainerNumber, ContainerNumberError};
 pub use hs_code::{HsCode, HsCodeError};
 pub use metadata::{
     ContainerInfo, ContainerLength, ContractError, Declaration, DeclaredItem, Energies,
-    FieldError, IsoTypeCode, ScanMetadata, FORMAT_VERSION,
+    FieldError, IsoTypeCode, ScanMetadata, FORMAT_VERSION, MAX_GROSS_KG_PER_CONTAINER,
 };

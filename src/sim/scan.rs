@@ -17,7 +17,7 @@ use super::truth::{ConcealedTruth, ContainerTruth, ContentTruth, GroundTruth};
 use crate::imaging::PixelBox;
 use crate::ingest::{
     ContainerInfo, ContainerLength, ContainerNumber, Declaration, DeclaredItem, Energies, IsoTypeCode,
-    ScanMetadata, FORMAT_VERSION,
+    ScanMetadata, FORMAT_VERSION, MAX_GROSS_KG_PER_CONTAINER,
 };
 use crate::taxonomy::Taxonomy;
 
@@ -257,6 +257,13 @@ fn declared_items(plan: &ContainerPlan, contents: &[ContentTruth], taxonomy: &Ta
         return Vec::new();
     }
     let true_mass: f64 = contents.iter().map(|c| c.mass_kg).sum();
+    // Overstating a heavy load would declare more than the container can carry, which intake
+    // refuses as invalid metadata; such a declarant understates it by as much instead.
+    let weight_factor = if true_mass * plan.weight_factor * 1.1 > MAX_GROSS_KG_PER_CONTAINER {
+        1.0 / plan.weight_factor
+    } else {
+        plan.weight_factor
+    };
     let declared = contents.iter().filter(|c| c.declared).map(|c| (c.goods, c.mass_kg, c.units));
     // A misdeclaration names other goods with the weight and count of what was loaded.
     let substitutes = plan.declared_not_loaded.iter().map(|&g| (g, true_mass, contents.iter().map(|c| c.units).sum()));
@@ -266,7 +273,7 @@ fn declared_items(plan: &ContainerPlan, contents: &[ContentTruth], taxonomy: &Ta
             let category = &taxonomy.categories[taxonomy.index_of(goods.id())?];
             let example = category.examples.choose(rng)?;
             // Honest gross weights carry packaging and weighbridge error of a few percent.
-            let weight = (mass * plan.weight_factor * (1.0 + 0.03 * f64::from(gaussian(rng)))).round().max(1.0);
+            let weight = (mass * weight_factor * (1.0 + 0.03 * f64::from(gaussian(rng)))).round().max(1.0);
             let quantity = if example.unit == "kg" { weight } else { f64::from(units.max(1)) };
             Some(DeclaredItem {
                 hs_code: example.hs_code.clone(),
