@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::{Lane, Reason, ReasonCode, TriageConfig, Verdict};
 use crate::inference::Analysis;
+use crate::inference::analysis::CategoryShare;
 use crate::ingest::ScanMetadata;
 use crate::taxonomy::Taxonomy;
 
@@ -25,11 +26,7 @@ pub fn triage(analysis: &Analysis, metadata: &ScanMetadata, taxonomy: &Taxonomy,
             }),
         }
     }
-    let seen: Vec<_> = analysis
-        .composition
-        .iter()
-        .filter(|c| c.share >= config.min_share && c.confidence >= config.min_confidence)
-        .collect();
+    let seen = seen_goods(analysis, config);
     let loaded = analysis.containers.iter().any(|c| c.loaded_share >= config.loaded_above);
 
     if declaration.empty && loaded {
@@ -41,15 +38,24 @@ pub fn triage(analysis: &Analysis, metadata: &ScanMetadata, taxonomy: &Taxonomy,
             points: config.points.declared_empty_but_loaded,
         });
     } else if !declaration.empty {
-        for category in seen.iter().filter(|c| !declared.contains(c.category.as_str())) {
+        for goods in seen.iter().filter(|g| !declared.contains(g.category())) {
+            let of_load = match goods.container {
+                Some(index) => format!("of container {}'s load", index + 1),
+                None => "of the load".to_owned(),
+            };
             reasons.push(Reason {
                 code: ReasonCode::UndeclaredGoods,
                 sentence: format!(
-                    "{} cover {:.0} % of the load but are not declared.",
-                    display_name(taxonomy, &category.category),
-                    100.0 * category.share
+                    "{} cover {:.0} % {of_load} but are not declared.",
+                    display_name(taxonomy, goods.category()),
+                    100.0 * goods.share.share
                 ),
-                evidence: json!({ "category": category.category, "share": category.share, "confidence": category.confidence }),
+                evidence: json!({
+                    "category": goods.category(),
+                    "share": goods.share.share,
+                    "confidence": goods.share.confidence,
+                    "container": goods.container,
+                }),
                 points: config.points.undeclared_goods,
             });
         }
@@ -82,11 +88,11 @@ pub fn triage(analysis: &Analysis, metadata: &ScanMetadata, taxonomy: &Taxonomy,
         });
     }
     for rule in &config.high_risk {
-        if let Some(category) = seen.iter().find(|c| c.category == rule.category) {
+        if let Some(goods) = seen.iter().find(|g| g.category() == rule.category) {
             reasons.push(Reason {
                 code: ReasonCode::HighRiskGoods,
-                sentence: format!("{} are high-risk goods ({:.0} % of the load).", display_name(taxonomy, &rule.category), 100.0 * category.share),
-                evidence: json!({ "category": rule.category, "share": category.share }),
+                sentence: format!("{} are high-risk goods ({:.0} % of the load).", display_name(taxonomy, &rule.category), 100.0 * goods.share.share),
+                evidence: json!({ "category": rule.category, "share": goods.share.share }),
                 points: rule.points,
             });
         }
@@ -130,11 +136,43 @@ fn display_name<'a>(taxonomy: &'a Taxonomy, id: &'a str) -> &'a str {
     taxonomy.index_of(id).map_or(id, |i| taxonomy.categories[i].name.as_str())
 }
 
-fn describe(seen: &[&crate::inference::analysis::CategoryShare]) -> String {
+/// Goods the models saw, and where their share was large enough to count.
+struct SeenGoods<'a> {
+    share: &'a CategoryShare,
+    /// `None` when counted over the whole load, else the container it was counted in.
+    container: Option<usize>,
+}
+
+impl SeenGoods<'_> {
+    fn category(&self) -> &str {
+        &self.share.category
+    }
+}
+
+/// A category counts as seen when it covers `min_share` of the whole load, or of one
+/// container's: in a twin load, goods that fill a fifth of one container are a tenth of the
+/// scan, and would otherwise pass unseen. Each category is listed once, whole load first.
+fn seen_goods<'a>(analysis: &'a Analysis, config: &TriageConfig) -> Vec<SeenGoods<'a>> {
+    let counts = |c: &&CategoryShare| c.share >= config.min_share && c.confidence >= config.min_confidence;
+    let mut seen: Vec<SeenGoods> =
+        analysis.composition.iter().filter(counts).map(|share| SeenGoods { share, container: None }).collect();
+    if analysis.containers.len() > 1 {
+        for (index, container) in analysis.containers.iter().enumerate() {
+            for share in container.composition.iter().filter(counts) {
+                if !seen.iter().any(|g| g.category() == share.category) {
+                    seen.push(SeenGoods { share, container: Some(index) });
+                }
+            }
+        }
+    }
+    seen
+}
+
+fn describe(seen: &[SeenGoods]) -> String {
     if seen.is_empty() {
         return "goods of no clear category".to_owned();
     }
-    seen.iter().map(|c| format!("{} {:.0} %", c.category, 100.0 * c.share)).collect::<Vec<_>>().join(", ")
+    seen.iter().map(|g| format!("{} {:.0} %", g.category(), 100.0 * g.share.share)).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
@@ -211,6 +249,26 @@ mod tests {
         assert_eq!(codes(&v), [ReasonCode::UndeclaredGoods, ReasonCode::HighRiskGoods]);
         assert_eq!((v.lane, v.risk_score), (Lane::Red, 70));
         assert!(v.reasons[0].sentence.contains("Cigarettes and tobacco cover 40 %"), "{}", v.reasons[0].sentence);
+    }
+
+    #[test]
+    fn goods_filling_part_of_one_container_of_a_twin_load_count() {
+        let mut a = analysis(&[("textiles", 0.92), ("bottled_liquids", 0.08)], 10_000.0, 0.0);
+        let mut second = a.containers[0].clone();
+        a.containers[0].composition = vec![CategoryShare { category: "textiles".into(), share: 1.0, confidence: 0.9 }];
+        second.composition = vec![
+            CategoryShare { category: "textiles".into(), share: 0.84, confidence: 0.9 },
+            CategoryShare { category: "bottled_liquids".into(), share: 0.16, confidence: 0.9 },
+        ];
+        a.containers.push(second);
+        let v = verdict(&a, &metadata());
+        assert_eq!(codes(&v), [ReasonCode::UndeclaredGoods]);
+        assert!(v.reasons[0].sentence.contains("16 % of container 2's load"), "{}", v.reasons[0].sentence);
+        assert_eq!(v.reasons[0].evidence["container"], 1);
+        // One container: its share is the load's, and a small one stays below the bar.
+        a.containers.truncate(1);
+        a.containers[0].composition = a.composition.clone();
+        assert!(codes(&verdict(&a, &metadata())).is_empty());
     }
 
     #[test]

@@ -4,7 +4,8 @@ use serde::Deserialize;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TriageConfig {
-    /// A category must cover at least this share of the loaded area to count as seen.
+    /// A category must cover at least this share of the loaded area, of the whole scan or of one
+    /// of its containers, to count as seen.
     pub min_share: f32,
     /// ... with at least this mean classifier confidence.
     pub min_confidence: f32,
