@@ -21,12 +21,12 @@ CONCEALMENTS = ["dense-packages", "weapon", "false-wall", "cigarettes-behind-goo
 
 # (container, dose, single_energy, count) per goods category, honest scenario.
 PER_GOODS = {
-    "train": [("40", "normal", False, 2), ("40", "low", False, 1), ("20", "normal", False, 2),
-              ("20", "low", False, 1), ("40", "normal", True, 1), ("20", "low", True, 1)],
+    "train": [("40", "normal", False, 6), ("40", "low", False, 3), ("20", "normal", False, 6),
+              ("20", "low", False, 3), ("40", "normal", True, 3), ("20", "low", True, 3)],
     "val": [("40", "normal", False, 1), ("20", "low", False, 1), ("20", "normal", True, 1)],
     "test": [("40", "normal", False, 1), ("20", "low", True, 1)],
 }
-RANDOM_HONEST = {"train": 16, "val": 8, "test": 8}
+RANDOM_HONEST = {"train": 48, "val": 8, "test": 8}
 CONCEALMENT_PER_KIND = {"train": 0, "val": 5, "test": 4}
 
 
