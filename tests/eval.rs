@@ -18,7 +18,8 @@ fn manifest() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("models/manifest.toml")
 }
 
-/// Honest loads of known goods and concealments, in both lengths and both doses.
+/// Honest loads of known goods, concealments and goods misdeclarations, in both lengths and
+/// both doses.
 fn simulate_set(out: &Path) {
     let taxonomy = Taxonomy::built_in();
     let honest = |goods, layout, dose| SimOptions {
@@ -34,6 +35,7 @@ fn simulate_set(out: &Path) {
         dose: Some(dose),
         ..SimOptions::default()
     };
+    let misdeclared = |scenario, layout, dose| SimOptions { scenario: Some(scenario), ..concealment(layout, dose) };
     let sets = [
         honest(Goods::Textiles, Layout::Twenty, Dose::Normal),
         honest(Goods::TyresRubber, Layout::Forty, Dose::Low),
@@ -41,15 +43,17 @@ fn simulate_set(out: &Path) {
         honest(Goods::Footwear, Layout::Twenty, Dose::Low),
         concealment(Layout::Twenty, Dose::Normal),
         concealment(Layout::Forty, Dose::Low),
+        misdeclared(Scenario::Misdeclared, Layout::Forty, Dose::Normal),
+        misdeclared(Scenario::Undeclared, Layout::Twenty, Dose::Low),
     ];
     // Two cores: simulate in two threads.
     std::thread::scope(|scope| {
-        for half in sets.chunks(3).enumerate() {
+        for half in sets.chunks(4).enumerate() {
             let taxonomy = &taxonomy;
             scope.spawn(move || {
                 let (h, options) = half;
                 for (i, o) in options.iter().enumerate() {
-                    let index = (h * 3 + i) as u64;
+                    let index = (h * 4 + i) as u64;
                     let scan = simulate(&SimOptions { seed: 40000 + index, ..o.clone() }, index, taxonomy);
                     write_scan(out, &scan).unwrap();
                 }
@@ -84,25 +88,33 @@ fn eval_measures_a_simulated_set_through_the_function_and_the_binary() {
     ] {
         assert!(json.get(key).is_some(), "{key} missing from the JSON");
     }
-    assert_eq!(json["scans"], 6);
+    assert_eq!(json["scans"], 8);
     assert!(report.failed.is_empty(), "{:?}", report.failed);
-    // Honest and concealment scans only: no misdeclared scan for the recall, honest ones for
-    // the false-flag rate.
-    assert!(json["mismatch_recall"].is_null(), "{}", json["mismatch_recall"]);
-    assert!(json["false_flag_rate"].as_f64().is_some_and(|r| (0.0..=1.0).contains(&r)), "{}", json["false_flag_rate"]);
     for group in ["20ft", "40ft"] {
-        assert_eq!(json["by_length"][group]["scans"], 3, "{group}");
+        assert_eq!(json["by_length"][group]["scans"], 4, "{group}");
     }
     for group in ["normal", "low"] {
-        assert_eq!(json["by_dose"][group]["scans"], 3, "{group}");
+        assert_eq!(json["by_dose"][group]["scans"], 4, "{group}");
+    }
+    let scenarios: Vec<&str> = report.per_scan.iter().map(|o| o.scenario.as_str()).collect();
+    for scenario in ["honest", "concealment", "misdeclared", "undeclared"] {
+        assert!(scenarios.contains(&scenario), "{scenario} missing from {scenarios:?}");
     }
     let o = &report.overall;
-    for value in [o.tile_accuracy, o.concealment_auroc, o.concealment_localised, o.mass_error_median] {
+    for value in [o.tile_accuracy, o.mismatch_recall, o.false_flag_rate, o.concealment_auroc, o.concealment_localised, o.mass_error_median] {
         let value = value.expect("every metric is defined on this set");
         assert!((0.0..=1.0).contains(&value), "{value}");
     }
-    assert!(o.tile_accuracy.unwrap() > 0.8, "tile accuracy {:?}", o.tile_accuracy);
-    assert!(o.mass_error_median.unwrap() < 0.25, "mass error {:?}", o.mass_error_median);
+    // Bars below the targets (docs/models.md), with room for eight scans' chance: a classifier or
+    // triage change that loses ground shows here. Concealment has no bar: the anomaly model is
+    // not fit for use yet.
+    assert!(o.tile_accuracy.unwrap() > 0.9, "tile accuracy {:?}", o.tile_accuracy);
+    assert_eq!(o.mismatch_recall, Some(1.0), "a goods misdeclaration went unflagged");
+    assert_eq!(o.false_flag_rate, Some(0.0), "an honest declaration was flagged");
+    assert!(o.mass_error_median.unwrap() < 0.15, "mass error {:?}", o.mass_error_median);
+    for scan in report.per_scan.iter().filter(|o| o.flagged) {
+        assert!(!scan.goods_reasons.is_empty(), "{scan:?}");
+    }
     let tiles: usize = report.confusion.iter().flatten().sum();
     assert_eq!(tiles, o.tiles);
 
@@ -119,5 +131,6 @@ fn eval_measures_a_simulated_set_through_the_function_and_the_binary() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(String::from_utf8_lossy(&output.stdout).contains("tile accuracy"));
     let written: serde_json::Value = serde_json::from_slice(&std::fs::read(&json_out).unwrap()).unwrap();
-    assert_eq!(written["scans"], 6);
+    assert_eq!(written["scans"], 8);
+    assert_eq!(written["per_scan"].as_array().map(Vec::len), Some(8));
 }

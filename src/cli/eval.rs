@@ -10,11 +10,11 @@ use crate::inference::{Engine, InferencePool, ModelRegistry, PoolConfig, init_ru
 /// Evaluate the real pipeline on simulated scans with ground truth (from `simulate`).
 ///
 /// Prints a table of tile accuracy (with a confusion matrix), concealment AUROC and
-/// localisation and cargo mass error, overall, by container length and by dose. With
-/// `--json FILE` the full report is also written there as JSON; `--format json` prints the
-/// JSON to stdout instead of the table. Metrics a set cannot define (e.g. AUROC without
-/// concealment scans) are null / "-"; mismatch_recall and false_flag_rate stay null until
-/// triage exists (issue 5).
+/// localisation, cargo mass error, and triage's mismatch recall and false flags, overall, by
+/// container length and by dose, then the scans where triage's goods reasons and the truth
+/// disagree. With `--json FILE` the full report (every scan included) is also written there as
+/// JSON; `--format json` prints the JSON to stdout instead of the table. Metrics a set cannot
+/// define (e.g. AUROC without concealment scans) are null / "-".
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// Folder of scan folders (high.png, low.png, meta.json, truth.json, labels.png).

@@ -47,6 +47,8 @@ pub struct Report {
     pub by_dose: BTreeMap<String, Metrics>,
     /// Scan folders the pipeline failed on, with the error; they count in no metric.
     pub failed: Vec<(String, String)>,
+    /// Every measured scan, so that a figure can be traced to the scans behind it.
+    pub per_scan: Vec<ScanOutcome>,
 }
 
 impl Report {
@@ -107,6 +109,7 @@ pub fn report(outcomes: &[ScanOutcome], categories: Vec<String>, failed: Vec<(St
         by_length: group(|o| &o.length),
         by_dose: group(|o| &o.dose),
         failed,
+        per_scan: outcomes.to_vec(),
     }
 }
 

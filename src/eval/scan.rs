@@ -25,14 +25,17 @@ const OUTSIDE: u8 = 255;
 const MIN_MASS_KG: f64 = 500.0;
 
 /// What one scan contributes to the metrics.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct ScanOutcome {
     pub name: String,
+    /// The simulator's scenario, e.g. `honest`, `undeclared`, `concealment`.
+    pub scenario: String,
     /// `20ft` / `40ft`, of the first container (a twin load is two 20 ft ones).
     pub length: String,
     /// `normal` / `low`.
     pub dose: String,
     /// `(true, predicted)` taxonomy index of every pure tile.
+    #[serde(skip)]
     pub tiles: Vec<(usize, usize)>,
     pub anomaly_score: f64,
     pub concealed: usize,
@@ -45,6 +48,8 @@ pub struct ScanOutcome {
     pub misdeclared: Option<bool>,
     /// Whether triage raised a reason about the declared goods.
     pub flagged: bool,
+    /// Triage's sentences for those reasons.
+    pub goods_reasons: Vec<String>,
 }
 
 /// The reasons that say the declared goods do not match the load.
@@ -73,8 +78,11 @@ pub fn measure(engine: &Engine, dir: &Path) -> anyhow::Result<ScanOutcome> {
         Scenario::WeightMisdeclared | Scenario::Concealment => None,
     };
     let label_of = |v: serde_json::Value| v.as_str().unwrap_or("?").to_owned();
+    let goods_reasons: Vec<String> =
+        verdict.reasons.into_iter().filter(|r| GOODS_MISMATCHES.contains(&r.code)).map(|r| r.sentence).collect();
     Ok(ScanOutcome {
         name: dir.file_name().unwrap_or_default().to_string_lossy().into_owned(),
+        scenario: label_of(serde_json::to_value(truth.scenario).unwrap_or_default()),
         length: truth.containers.first().map_or("?".into(), |c| label_of(serde_json::to_value(c.length).unwrap_or_default())),
         dose: label_of(serde_json::to_value(truth.dose).unwrap_or_default()),
         tiles: classified_tiles(engine, &high, low.as_deref(), &metadata, &truth, &read(LABELS_FILE)?)?,
@@ -83,7 +91,8 @@ pub fn measure(engine: &Engine, dir: &Path) -> anyhow::Result<ScanOutcome> {
         localised,
         mass_error,
         misdeclared,
-        flagged: verdict.reasons.iter().any(|r| GOODS_MISMATCHES.contains(&r.code)),
+        flagged: !goods_reasons.is_empty(),
+        goods_reasons,
     })
 }
 

@@ -57,6 +57,14 @@ pub fn render(report: &Report) -> String {
         }
         out.push('\n');
     }
+    let honest_flagged = report.per_scan.iter().filter(|o| o.misdeclared == Some(false) && o.flagged);
+    let mismatches_missed = report.per_scan.iter().filter(|o| o.misdeclared == Some(true) && !o.flagged);
+    for o in honest_flagged {
+        let _ = writeln!(out, "FALSE FLAG {} ({}): {}", o.name, o.scenario, o.goods_reasons.join(" "));
+    }
+    for o in mismatches_missed {
+        let _ = writeln!(out, "MISSED {} ({})", o.name, o.scenario);
+    }
     for (name, error) in &report.failed {
         let _ = writeln!(out, "FAILED {name}: {error}");
     }
