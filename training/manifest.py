@@ -9,6 +9,9 @@ from pathlib import Path
 from training import preprocess as pp
 from training.common import MODELS
 
+# Bump when the training data or recipe changes, so that analyses name the models they came from.
+MODEL_VERSION = "1.1.0"
+
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -42,7 +45,7 @@ def tensor(name: str, shape: list) -> dict:
 def model_table(name: str, file: str, inputs: list, outputs: list) -> list[str]:
     path = MODELS / file
     return [f"[models.{name}]", f"file = {value(file)}", f"sha256 = {value(sha256(path))}",
-            'version = "1.0.0"', f"inputs = {value(inputs)}", f"outputs = {value(outputs)}"]
+            f"version = {value(MODEL_VERSION)}", f"inputs = {value(inputs)}", f"outputs = {value(outputs)}"]
 
 
 def write(labels: list[str], threshold: float, record: dict) -> Path:
