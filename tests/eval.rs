@@ -13,6 +13,7 @@ use scantriage::sim::output::write_scan;
 use scantriage::sim::scenario::Scenario;
 use scantriage::sim::{Layout, SimOptions, simulate};
 use scantriage::taxonomy::Taxonomy;
+use scantriage::triage::TriageConfig;
 
 fn manifest() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("models/manifest.toml")
@@ -71,7 +72,7 @@ fn eval_measures_a_simulated_set_through_the_function_and_the_binary() {
     let registry = ModelRegistry::load(&manifest()).unwrap();
     let pool = InferencePool::start(&runtime, registry, PoolConfig { workers: 2, ..PoolConfig::default() }).unwrap();
     let engine = Engine::new(pool, Limits::default());
-    let report = evaluate(&engine, dir.path()).unwrap();
+    let report = evaluate(&engine, dir.path(), &TriageConfig::default()).unwrap();
     println!("{}", report.table());
 
     let json = serde_json::to_value(&report).unwrap();
@@ -133,4 +134,28 @@ fn eval_measures_a_simulated_set_through_the_function_and_the_binary() {
     let written: serde_json::Value = serde_json::from_slice(&std::fs::read(&json_out).unwrap()).unwrap();
     assert_eq!(written["scans"], 8);
     assert_eq!(written["per_scan"].as_array().map(Vec::len), Some(8));
+
+    // Other triage thresholds: with none able to see or miss goods, no misdeclaration is flagged.
+    let blind = dir.path().join("blind.toml");
+    std::fs::write(&blind, "min_share = 1.01\nnot_seen_below = 0.0\n").unwrap();
+    let eval_with = |triage: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_scantriage"))
+            .args(["eval", "--format", "json", "--data"])
+            .arg(dir.path())
+            .arg("--models")
+            .arg(manifest())
+            .arg("--triage")
+            .arg(triage)
+            .output()
+            .unwrap()
+    };
+    let output = eval_with(&blind);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let blind_report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(blind_report["mismatch_recall"], 0.0);
+    let typo = dir.path().join("typo.toml");
+    std::fs::write(&typo, "min_shares = 0.1\n").unwrap();
+    let output = eval_with(&typo);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("invalid triage thresholds"), "{}", String::from_utf8_lossy(&output.stderr));
 }

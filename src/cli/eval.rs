@@ -6,6 +6,7 @@ use clap::{Args, ValueEnum};
 use crate::imaging::decode::Limits;
 use crate::inference::registry::default_manifest_path;
 use crate::inference::{Engine, InferencePool, ModelRegistry, PoolConfig, init_runtime};
+use crate::triage::TriageConfig;
 
 /// Evaluate the real pipeline on simulated scans with ground truth (from `simulate`).
 ///
@@ -32,6 +33,10 @@ pub struct EvalArgs {
     /// ONNX Runtime intra-op threads per session.
     #[arg(long, default_value_t = 1)]
     intra_threads: usize,
+    /// Triage thresholds to evaluate, as a TOML file with the fields of the service's `[triage]`
+    /// section [default: the service's defaults].
+    #[arg(long)]
+    triage: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -41,11 +46,18 @@ enum Format {
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    let triage = match &args.triage {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            toml::from_str(&text).with_context(|| format!("invalid triage thresholds in {}", path.display()))?
+        }
+        None => TriageConfig::default(),
+    };
     let runtime = init_runtime()?;
     let registry = ModelRegistry::load(&args.models.unwrap_or_else(default_manifest_path))?;
     let config = PoolConfig { workers: 2, intra_threads: args.intra_threads, ..PoolConfig::default() };
     let engine = Engine::new(InferencePool::start(&runtime, registry, config)?, Limits::default());
-    let report = crate::eval::evaluate(&engine, &args.data)?;
+    let report = crate::eval::evaluate(&engine, &args.data, &triage)?;
     let json = serde_json::to_string_pretty(&report)?;
     if let Some(path) = &args.json {
         std::fs::write(path, format!("{json}\n")).with_context(|| format!("cannot write {}", path.display()))?;

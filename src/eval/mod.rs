@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::inference::Engine;
 use crate::sim::output::METADATA_FILE;
+use crate::triage::TriageConfig;
 use metrics::{Confusion, auroc, median, share};
 pub use scan::{ScanOutcome, measure};
 
@@ -25,7 +26,7 @@ pub struct Metrics {
     pub tiles: usize,
     pub tile_accuracy: Option<f64>,
     /// Share of misdeclared scans (undeclared, misdeclared, declared empty but loaded) where
-    /// triage raised a reason about the declared goods, with its default configuration.
+    /// triage raised a reason about the declared goods, with the evaluated configuration.
     pub mismatch_recall: Option<f64>,
     /// Share of honest scans where it did.
     pub false_flag_rate: Option<f64>,
@@ -69,15 +70,16 @@ pub fn scan_dirs(data: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(dirs)
 }
 
-/// Runs every scan of `data` through `engine` and measures it against its truth.
-pub fn evaluate(engine: &Engine, data: &Path) -> anyhow::Result<Report> {
+/// Runs every scan of `data` through `engine`, triages it with `triage`, and measures both
+/// against its truth.
+pub fn evaluate(engine: &Engine, data: &Path, triage: &TriageConfig) -> anyhow::Result<Report> {
     let dirs = scan_dirs(data)?;
     anyhow::ensure!(!dirs.is_empty(), "no scan folders (with {METADATA_FILE}) in {}", data.display());
     let mut outcomes = Vec::new();
     let mut failed = Vec::new();
     for dir in &dirs {
         // One unreadable or unlocatable scan should not hide the figures of the others.
-        match measure(engine, dir) {
+        match measure(engine, dir, triage) {
             Ok(outcome) => outcomes.push(outcome),
             Err(error) => {
                 tracing::warn!(scan = %dir.display(), "evaluation failed: {error:#}");

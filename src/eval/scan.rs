@@ -56,7 +56,7 @@ pub struct ScanOutcome {
 const GOODS_MISMATCHES: [ReasonCode; 3] =
     [ReasonCode::UndeclaredGoods, ReasonCode::DeclaredGoodsNotSeen, ReasonCode::DeclaredEmptyButLoaded];
 
-pub fn measure(engine: &Engine, dir: &Path) -> anyhow::Result<ScanOutcome> {
+pub fn measure(engine: &Engine, dir: &Path, triage_config: &TriageConfig) -> anyhow::Result<ScanOutcome> {
     let read = |file: &str| fs::read(dir.join(file)).with_context(|| format!("cannot read {}", dir.join(file).display()));
     let metadata = ScanMetadata::from_json(&read(METADATA_FILE)?)?;
     let truth: GroundTruth = serde_json::from_slice(&read(TRUTH_FILE)?).context("bad truth.json")?;
@@ -71,7 +71,7 @@ pub fn measure(engine: &Engine, dir: &Path) -> anyhow::Result<ScanOutcome> {
         .count();
     let mass_error = (truth.cargo_mass_kg >= MIN_MASS_KG).then(|| (analysis.cargo_mass_kg / truth.cargo_mass_kg - 1.0).abs());
 
-    let verdict = triage(&analysis, &metadata, engine.pool().registry().taxonomy(), &TriageConfig::default());
+    let verdict = triage(&analysis, &metadata, engine.pool().registry().taxonomy(), triage_config);
     let misdeclared = match truth.scenario {
         Scenario::Honest => Some(false),
         Scenario::Undeclared | Scenario::Misdeclared | Scenario::DeclaredEmptyButLoaded => Some(true),
