@@ -14,7 +14,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from training.common import BINARY, DATA, taxonomy_ids, write_json
+from training.common import BINARY, DATA, read_json, taxonomy_ids, write_json
 
 SEED_BASE = {"train": 10000, "val": 20000, "test": 30000}
 CONCEALMENTS = ["dense-packages", "weapon", "false-wall", "cigarettes-behind-goods"]
@@ -68,7 +68,11 @@ def generate(workers: int) -> dict:
         jobs = split_jobs(split)
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(lambda job: run_job(split, job), jobs))
-        write_json(DATA / split / "jobs.json", jobs)
+        # Its time stamp tells dataset.py whether a tile cache is stale: rewrite it only when
+        # the jobs changed, so that a rerun does not rebuild every cache.
+        jobs_file = DATA / split / "jobs.json"
+        if not jobs_file.exists() or read_json(jobs_file) != jobs:
+            write_json(jobs_file, jobs)
         record[split] = {"seeds": [jobs[0]["seed"], jobs[-1]["seed"]],
                          "scans": sum(j["count"] for j in jobs)}
         print(f"{split}: {record[split]['scans']} scans, seeds {record[split]['seeds']}", flush=True)
