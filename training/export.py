@@ -24,8 +24,22 @@ def export_onnx(module: torch.nn.Module, path: Path, outputs: list[str]) -> None
     model.graph.input[0].type.tensor_type.shape.dim[0].dim_param = "batch"
     for out in model.graph.output:
         out.type.tensor_type.shape.dim[0].dim_param = "batch"
+    strip_debug_metadata(model)
     onnx.checker.check_model(model, full_check=True)
     onnx.save_model(model, str(path), save_as_external_data=False)
+
+
+def strip_debug_metadata(model: onnx.ModelProto) -> None:
+    """Drops the exporter's per-node debugging metadata (stack traces with absolute source
+    paths), so that the same weights give the same file, and sha256, in any checkout."""
+    graphs = [model.graph, *(f for f in model.functions)]
+    while graphs:
+        graph = graphs.pop()
+        for node in graph.node:
+            del node.metadata_props[:]
+            for attribute in node.attribute:
+                graphs.extend([attribute.g] if attribute.HasField("g") else [])
+                graphs.extend(attribute.graphs)
 
 
 def parity(module: torch.nn.Module, path: Path, tiles: np.ndarray) -> float:
