@@ -88,30 +88,31 @@ pub fn evaluate(engine: &Engine, data: &Path, triage: &TriageConfig) -> anyhow::
         }
     }
     let categories: Vec<String> = engine.pool().registry().taxonomy().labels().map(str::to_owned).collect();
-    Ok(report(&outcomes, categories, failed))
+    Ok(report(outcomes, categories, failed))
 }
 
 /// The report of measured scans; `categories` in taxonomy order.
-pub fn report(outcomes: &[ScanOutcome], categories: Vec<String>, failed: Vec<(String, String)>) -> Report {
+pub fn report(outcomes: Vec<ScanOutcome>, categories: Vec<String>, failed: Vec<(String, String)>) -> Report {
     let all: Vec<&ScanOutcome> = outcomes.iter().collect();
     let n = categories.len();
     let (overall, confusion) = metrics(&all, n);
     let group = |key: fn(&ScanOutcome) -> &str| {
         let mut groups: BTreeMap<String, Vec<&ScanOutcome>> = BTreeMap::new();
-        for o in outcomes {
+        for o in &outcomes {
             groups.entry(key(o).to_owned()).or_default().push(o);
         }
         groups.into_iter().map(|(k, v)| (k, metrics(&v, n).0)).collect()
     };
+    let (by_length, by_dose) = (group(|o| &o.length), group(|o| &o.dose));
     Report {
         overall,
         category_accuracy: categories.iter().cloned().zip(confusion.per_category()).collect(),
         confusion: confusion.counts,
         categories,
-        by_length: group(|o| &o.length),
-        by_dose: group(|o| &o.dose),
+        by_length,
+        by_dose,
         failed,
-        per_scan: outcomes.to_vec(),
+        per_scan: outcomes,
     }
 }
 
