@@ -82,6 +82,7 @@ fn eval_measures_a_simulated_set_through_the_function_and_the_binary() {
         "false_flag_rate",
         "concealment_auroc",
         "concealment_localised",
+        "concealment_false_alarm_rate",
         "mass_error_median",
         "scans",
         "by_length",
@@ -102,13 +103,14 @@ fn eval_measures_a_simulated_set_through_the_function_and_the_binary() {
         assert!(scenarios.contains(&scenario), "{scenario} missing from {scenarios:?}");
     }
     let o = &report.overall;
-    for value in [o.tile_accuracy, o.mismatch_recall, o.false_flag_rate, o.concealment_auroc, o.concealment_localised, o.mass_error_median] {
+    let defined = [o.tile_accuracy, o.mismatch_recall, o.false_flag_rate, o.concealment_auroc, o.concealment_localised];
+    for value in defined.into_iter().chain([o.concealment_false_alarm_rate, o.mass_error_median]) {
         let value = value.expect("every metric is defined on this set");
         assert!((0.0..=1.0).contains(&value), "{value}");
     }
     // Bars below the targets (docs/models.md), with room for eight scans' chance: a classifier or
     // triage change that loses ground shows here. Concealment has no bar: the anomaly model is
-    // not fit for use yet.
+    // far from its targets (docs/models.md), and one concealment scan among eight proves nothing.
     assert!(o.tile_accuracy.unwrap() > 0.9, "tile accuracy {:?}", o.tile_accuracy);
     assert_eq!(o.mismatch_recall, Some(1.0), "a goods misdeclaration went unflagged");
     assert_eq!(o.false_flag_rate, Some(0.0), "an honest declaration was flagged");

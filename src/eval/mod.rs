@@ -32,6 +32,9 @@ pub struct Metrics {
     pub false_flag_rate: Option<f64>,
     pub concealment_auroc: Option<f64>,
     pub concealment_localised: Option<f64>,
+    /// Share of the scans without concealment where the analysis marked an anomalous region,
+    /// at the manifest's threshold.
+    pub concealment_false_alarm_rate: Option<f64>,
     pub mass_error_median: Option<f64>,
 }
 
@@ -128,6 +131,8 @@ fn metrics(outcomes: &[&ScanOutcome], categories: usize) -> (Metrics, Confusion)
     };
     let concealed: usize = outcomes.iter().map(|o| o.concealed).sum();
     let localised: usize = outcomes.iter().map(|o| o.localised).sum();
+    let clean: Vec<_> = outcomes.iter().filter(|o| o.concealed == 0).collect();
+    let false_alarms = clean.iter().filter(|o| o.anomaly_regions > 0).count();
     let mass_errors: Vec<f64> = outcomes.iter().filter_map(|o| o.mass_error).collect();
     let metrics = Metrics {
         scans: outcomes.len(),
@@ -137,6 +142,7 @@ fn metrics(outcomes: &[&ScanOutcome], categories: usize) -> (Metrics, Confusion)
         false_flag_rate: flagged_share(outcomes, false),
         concealment_auroc: auroc(&scores(true), &scores(false)),
         concealment_localised: share(localised, concealed),
+        concealment_false_alarm_rate: share(false_alarms, clean.len()),
         mass_error_median: median(&mass_errors),
     };
     (metrics, confusion)

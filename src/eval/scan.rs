@@ -38,6 +38,8 @@ pub struct ScanOutcome {
     #[serde(skip)]
     pub tiles: Vec<(usize, usize)>,
     pub anomaly_score: f64,
+    /// Regions the analysis marked as anomalous (each one raises triage's concealment reason).
+    pub anomaly_regions: usize,
     pub concealed: usize,
     /// Concealed objects overlapped by an anomaly region of the analysis.
     pub localised: usize,
@@ -87,6 +89,7 @@ pub fn measure(engine: &Engine, dir: &Path, triage_config: &TriageConfig) -> any
         dose: label_of(serde_json::to_value(truth.dose).unwrap_or_default()),
         tiles: classified_tiles(engine, &high, low.as_deref(), &metadata, &truth, &read(LABELS_FILE)?)?,
         anomaly_score: f64::from(analysis.anomaly_score),
+        anomaly_regions: analysis.anomaly_regions.len(),
         concealed: truth.concealed_objects.len(),
         localised,
         mass_error,

@@ -12,12 +12,13 @@ pub fn render(report: &Report) -> String {
         .chain(report.by_length.iter().map(|(k, m)| (k.clone(), m)))
         .chain(report.by_dose.iter().map(|(k, m)| (format!("{k} dose"), m)))
         .collect();
-    let rows: [Row; 8] = [
+    let rows: [Row; 9] = [
         ("scans", |m| m.scans.to_string()),
         ("pure tiles", |m| m.tiles.to_string()),
         ("tile accuracy", |m| percent(m.tile_accuracy)),
         ("concealment AUROC", |m| number(m.concealment_auroc)),
         ("concealment localised", |m| percent(m.concealment_localised)),
+        ("concealment false alarms", |m| percent(m.concealment_false_alarm_rate)),
         ("mass error (median)", |m| percent(m.mass_error_median)),
         ("mismatch recall", |m| percent(m.mismatch_recall)),
         ("false flag rate", |m| percent(m.false_flag_rate)),
