@@ -9,8 +9,9 @@ from pathlib import Path
 from training import preprocess as pp
 from training.common import MODELS
 
-# Bump when the training data or recipe changes, so that analyses name the models they came from.
-MODEL_VERSION = "1.1.0"
+# Bump a model's version when its training data or recipe changes, so that analyses name the
+# models they came from.
+MODEL_VERSIONS = {"classifier": "1.1.0", "anomaly": "1.2.0"}
 
 
 def sha256(path: Path) -> str:
@@ -45,10 +46,10 @@ def tensor(name: str, shape: list) -> dict:
 def model_table(name: str, file: str, inputs: list, outputs: list) -> list[str]:
     path = MODELS / file
     return [f"[models.{name}]", f"file = {value(file)}", f"sha256 = {value(sha256(path))}",
-            f"version = {value(MODEL_VERSION)}", f"inputs = {value(inputs)}", f"outputs = {value(outputs)}"]
+            f"version = {value(MODEL_VERSIONS[name])}", f"inputs = {value(inputs)}", f"outputs = {value(outputs)}"]
 
 
-def write(labels: list[str], threshold: float, record: dict) -> Path:
+def write(labels: list[str], threshold: float, false_alarm_rate: float, record: dict) -> Path:
     """record: {classifier: {training, metrics}, anomaly: {training, metrics}}."""
     tiles_in = [tensor("tiles", ["batch", 2, pp.TILE_SIZE, pp.TILE_SIZE])]
     lines = ["# Written by `make models` (training/manifest.py); do not edit by hand.",
@@ -65,7 +66,7 @@ def write(labels: list[str], threshold: float, record: dict) -> Path:
     lines += model_table("anomaly", "anomaly.onnx", tiles_in,
                          [tensor("anomaly_map", ["batch", 1, 16, 16]), tensor("score", ["batch"])])
     lines += [""]
-    lines += table("models.anomaly.thresholds", {"tile_score": threshold, "false_alarm_rate": 0.01})
+    lines += table("models.anomaly.thresholds", {"tile_score": threshold, "false_alarm_rate": false_alarm_rate})
     lines += table("models.anomaly.training", record["anomaly"]["training"])
     lines += table("models.anomaly.metrics", record["anomaly"]["metrics"])
     path = MODELS / "manifest.toml"

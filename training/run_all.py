@@ -60,13 +60,14 @@ def classifier_record(net, base: dict, metrics: dict, export: dict, test: dict, 
 
 
 def anomaly_record(model, base: dict, metrics: dict, export: dict, test: dict) -> dict:
-    test_metrics = train_anomaly.detection(test, train_anomaly.scores(model, test["tiles"]),
-                                           metrics["tile_score_threshold"])
+    _, peak = train_anomaly.scores(model, test["tiles"])
+    test_metrics = train_anomaly.detection(test, peak, metrics["tile_score_threshold"])
     drop = ("tile_score_threshold", "train_tiles", "positive_tile_rule")
     return {
         "training": {**base, "train_tiles": metrics["train_tiles"], "trained_on": "honest scans only",
-                     "epochs": train_anomaly.EPOCHS, "score": f"mean of the top {train_anomaly.TOP_K} map cells",
-                     "error": "squared error of sqrt-transmission exp(-4 c0) per 4x4 cell", "calibrated_on": "val split, honest scans",
+                     "epochs": train_anomaly.EPOCHS, "tiles_per_epoch": train_anomaly.TILES_PER_EPOCH,
+                     "map": "probability that material was added in each 4x4 px cell (training/synthetic.py defects)",
+                     "score": f"mean of the top {train_anomaly.TOP_K} map cells", "calibrated_on": "val split, honest scans",
                      "seed": train_anomaly.SEED},
         "metrics": {"positive_tile_rule": metrics["positive_tile_rule"],
                     **{f"val_{k}": v for k, v in metrics.items() if k not in drop},
@@ -89,7 +90,7 @@ def main(workers: int) -> None:
     a_export = export_checked(anomaly, "anomaly", ["anomaly_map", "score"], tiles)
     record = {"classifier": classifier_record(classifier, base, c_metrics, c_export, test, labels),
               "anomaly": anomaly_record(anomaly, base, a_metrics, a_export, test)}
-    path = write(labels, a_metrics["tile_score_threshold"], record)
+    path = write(labels, a_metrics["tile_score_threshold"], train_anomaly.FALSE_ALARM_RATE, record)
     print(f"wrote {path} in {time.time() - t0:.0f} s total", flush=True)
 
 
