@@ -48,9 +48,11 @@ pub struct AnomalySpec {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Thresholds {
-    /// A tile whose score exceeds this is anomalous.
+    /// An anomaly-map cell above this is anomalous, and so is a tile whose score (the mean of
+    /// its top cells) is.
     pub tile_score: f32,
-    /// The false alarm rate on honest scans that `tile_score` was calibrated for.
+    /// The share of honest validation scans with a cell above `tile_score`, which is what it
+    /// was calibrated for.
     pub false_alarm_rate: f32,
 }
 
