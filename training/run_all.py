@@ -60,7 +60,7 @@ def classifier_record(net, base: dict, metrics: dict, export: dict, test: dict, 
 
 
 def anomaly_record(model, base: dict, metrics: dict, export: dict, test: dict) -> dict:
-    _, peak = train_anomaly.scores(model, test["tiles"])
+    peak = train_anomaly.peaks(model, test["tiles"])
     test_metrics = train_anomaly.detection(test, peak, metrics["tile_score_threshold"])
     drop = ("tile_score_threshold", "train_tiles", "positive_tile_rule")
     return {

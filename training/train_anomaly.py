@@ -52,13 +52,11 @@ def train_epoch(net, opt, sched, tiles: np.ndarray, order: np.ndarray, gen) -> f
 
 
 @torch.no_grad()
-def scores(model: SegmenterExport, tiles: np.ndarray, batch: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """Per tile: the score (top-k mean) and the peak, its largest map cell."""
+def peaks(model: SegmenterExport, tiles: np.ndarray, batch: int = 1024) -> np.ndarray:
+    """Per tile, its largest map cell: the service marks a region where a cell is above the threshold."""
     model.eval()
-    out = [model(torch.from_numpy(tiles[i : i + batch])) for i in range(0, len(tiles), batch)]
-    score = np.concatenate([s.numpy() for _, s in out])
-    peak = np.concatenate([m.flatten(1).amax(dim=1).numpy() for m, _ in out])
-    return score, peak
+    return np.concatenate([model(torch.from_numpy(tiles[i : i + batch]))[0].flatten(1).amax(dim=1).numpy()
+                           for i in range(0, len(tiles), batch)])
 
 
 def object_recall(val: dict, hit: np.ndarray) -> dict:
@@ -75,7 +73,7 @@ def object_recall(val: dict, hit: np.ndarray) -> dict:
 def calibrate(model: SegmenterExport, val: dict) -> dict:
     """The map-cell threshold that FALSE_ALARM_RATE of the honest scans exceed somewhere (the
     service marks a region wherever a cell does), and the detection it gives."""
-    _, peak = scores(model, val["tiles"])
+    peak = peaks(model, val["tiles"])
     honest = val["honest"]
     scan_peaks = [peak[honest & (val["scan"] == i)].max() for i in np.unique(val["scan"][honest])]
     threshold = float(np.quantile(scan_peaks, 1.0 - FALSE_ALARM_RATE))
