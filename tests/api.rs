@@ -81,9 +81,9 @@ async fn scenario_scans_land_in_their_lanes_and_officers_work_them() {
     }
     let lane = |sample: &str| scans[sample]["lane"].as_str().unwrap().to_owned();
 
-    // Honest declarations raise no declaration mismatch (the anomaly model, not yet fit for use,
-    // still false-alarms on some: see docs/models.md); each kind of lie lands in the queue with
-    // its reason.
+    // Honest declarations raise no declaration mismatch (the anomaly model may still raise a
+    // concealment alarm on an honest load: see docs/models.md); each kind of lie lands in the
+    // queue with its reason.
     for honest in ["SIM-65-000000", "SIM-66-000001", "SIM-67-000002", "SIM-68-000003"] {
         let found = reasons(&scans[honest]);
         assert!(

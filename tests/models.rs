@@ -1,13 +1,15 @@
 //! The committed models: they match their manifest, and through the whole production
-//! pipeline they recognise the goods of honest samples.
+//! pipeline they recognise the goods of honest samples and mark hidden packages.
 
 use std::fs;
 use std::path::Path;
 
+use scantriage::eval::evaluate;
 use scantriage::imaging::decode::Limits;
 use scantriage::inference::{Engine, InferencePool, ModelRegistry, PoolConfig, init_runtime};
 use scantriage::ingest::ScanMetadata;
 use scantriage::sim::truth::GroundTruth;
+use scantriage::triage::TriageConfig;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -15,6 +17,12 @@ fn root() -> &'static Path {
 
 fn registry() -> ModelRegistry {
     ModelRegistry::load(&root().join("models/manifest.toml")).expect("committed models match their manifest")
+}
+
+fn engine() -> Engine {
+    let runtime = init_runtime().expect("ONNX Runtime (run `make ort` first)");
+    let pool = InferencePool::start(&runtime, registry(), PoolConfig { workers: 2, ..PoolConfig::default() }).unwrap();
+    Engine::new(pool, Limits::default())
 }
 
 #[test]
@@ -31,9 +39,7 @@ fn committed_models_match_their_manifest() {
 /// Honest samples loaded with one category: the classifier's largest share is that category.
 #[test]
 fn honest_single_category_samples_are_recognised() {
-    let runtime = init_runtime().expect("ONNX Runtime (run `make ort` first)");
-    let pool = InferencePool::start(&runtime, registry(), PoolConfig { workers: 2, ..PoolConfig::default() }).unwrap();
-    let engine = Engine::new(pool, Limits::default());
+    let engine = engine();
     let mut checked = 0;
     for entry in fs::read_dir(root().join("samples")).unwrap() {
         let dir = entry.unwrap().path();
@@ -54,4 +60,18 @@ fn honest_single_category_samples_are_recognised() {
         checked += 1;
     }
     assert!(checked >= 2, "only {checked} single-category honest samples");
+}
+
+/// The anomaly model through the pipeline: the dense-packages sample gets a region over its
+/// hidden packages, and no sample without concealment gets any region (each would be a false
+/// concealment alarm for an officer).
+#[test]
+fn anomaly_regions_mark_hidden_packages_and_spare_the_other_samples() {
+    let report = evaluate(&engine(), &root().join("samples"), &TriageConfig::default()).unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    for scan in report.per_scan.iter().filter(|s| s.concealed == 0) {
+        assert_eq!(scan.anomaly_regions, 0, "{scan:?}");
+    }
+    let packages = report.per_scan.iter().find(|s| s.name == "SIM-6d-000008").expect("the dense-packages sample");
+    assert!(packages.localised > 0, "{packages:?}");
 }
