@@ -66,6 +66,9 @@ def anomaly_record(model, base: dict, metrics: dict, export: dict, test: dict) -
     return {
         "training": {**base, "train_tiles": metrics["train_tiles"], "trained_on": "honest scans only",
                      "epochs": train_anomaly.EPOCHS, "tiles_per_epoch": train_anomaly.TILES_PER_EPOCH,
+                     "hard_negatives": f"from epoch {train_anomaly.MINE_FROM + 1}, {train_anomaly.HARD_SHARE:.0%} of each "
+                                       f"epoch's tiles from the top {train_anomaly.HARD_POOL:.0%} of "
+                                       f"{train_anomaly.MINE_SAMPLE} honest tiles by the current model's peak cell",
                      "map": "probability that material was added in each 4x4 px cell (training/synthetic.py defects)",
                      "score": f"mean of the top {train_anomaly.TOP_K} map cells", "calibrated_on": "val split, honest scans",
                      "seed": train_anomaly.SEED},

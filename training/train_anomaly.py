@@ -26,6 +26,14 @@ TOP_K = 4  # score = mean of the 4 largest cells of the 16 x 16 map
 FALSE_ALARM_RATE = 0.05
 POSITIVE_OVERLAP = 0.1  # a concealment tile: a concealed object's box covers >= 10 % of it
 SINGLE_ENERGY_SHARE = 0.25
+# An honest scan alarms if any of its ~100 000 map cells does, so what matters is the rare
+# honest tile the model scores highest. From epoch MINE_FROM on, HARD_SHARE of each epoch's
+# tiles are drawn from the HARD_POOL of a fresh sample of MINE_SAMPLE honest tiles that the
+# current model scores highest.
+MINE_FROM = 2
+MINE_SAMPLE = 40_000
+HARD_POOL = 0.05
+HARD_SHARE = 0.3
 
 
 def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -52,11 +60,27 @@ def train_epoch(net, opt, sched, tiles: np.ndarray, order: np.ndarray, gen) -> f
 
 
 @torch.no_grad()
-def peaks(model: SegmenterExport, tiles: np.ndarray, batch: int = 1024) -> np.ndarray:
-    """Per tile, its largest map cell: the service marks a region where a cell is above the threshold."""
+def peaks(model: SegmenterExport, tiles: np.ndarray, batch: int = 1024, rows: np.ndarray | None = None) -> np.ndarray:
+    """Per tile (of `rows` when given), its largest map cell: the service marks a region where a
+    cell is above the threshold."""
     model.eval()
-    return np.concatenate([model(torch.from_numpy(tiles[i : i + batch]))[0].flatten(1).amax(dim=1).numpy()
-                           for i in range(0, len(tiles), batch)])
+    rows = np.arange(len(tiles)) if rows is None else rows
+    return np.concatenate([model(torch.from_numpy(tiles[rows[i : i + batch]]))[0].flatten(1).amax(dim=1).numpy()
+                           for i in range(0, len(rows), batch)])
+
+
+def hard_negatives(net: DefectSegmenter, tiles: np.ndarray, honest: np.ndarray, rng) -> np.ndarray:
+    """The honest tiles among a random sample that the current model scores highest."""
+    sample = np.sort(rng.choice(honest, min(MINE_SAMPLE, len(honest)), replace=False))
+    peak = peaks(SegmenterExport(net, TOP_K), tiles, rows=sample)
+    return sample[np.argsort(peak)[-max(1, int(HARD_POOL * len(sample))) :]]
+
+
+def epoch_order(epoch: int, net, tiles: np.ndarray, honest: np.ndarray, per_epoch: int, rng) -> np.ndarray:
+    if epoch < MINE_FROM:
+        return rng.choice(honest, per_epoch, replace=False)
+    hard = rng.choice(hard_negatives(net, tiles, honest, rng), int(HARD_SHARE * per_epoch))
+    return rng.permutation(np.concatenate([rng.choice(honest, per_epoch - len(hard), replace=False), hard]))
 
 
 def object_recall(val: dict, hit: np.ndarray) -> dict:
@@ -114,7 +138,8 @@ def train() -> tuple[SegmenterExport, dict]:
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LEARNING_RATE, total_steps=steps)
     for epoch in range(EPOCHS):
         t0 = time.time()
-        loss = train_epoch(net, opt, sched, data["tiles"], rng.choice(honest, per_epoch, replace=False), gen)
+        order = epoch_order(epoch, net, data["tiles"], honest, per_epoch, rng)
+        loss = train_epoch(net, opt, sched, data["tiles"], order, gen)
         print(f"anomaly epoch {epoch + 1}/{EPOCHS} loss {loss:.6f} ({time.time() - t0:.0f} s)", flush=True)
     model = SegmenterExport(net, TOP_K)
     metrics = calibrate(model, load_split("val"))
