@@ -87,6 +87,7 @@ fn eval_measures_a_simulated_set_through_the_function_and_the_binary() {
         "scans",
         "by_length",
         "by_dose",
+        "by_concealment_kind",
     ] {
         assert!(json.get(key).is_some(), "{key} missing from the JSON");
     }
@@ -101,6 +102,17 @@ fn eval_measures_a_simulated_set_through_the_function_and_the_binary() {
     let scenarios: Vec<&str> = report.per_scan.iter().map(|o| o.scenario.as_str()).collect();
     for scenario in ["honest", "concealment", "misdeclared", "undeclared"] {
         assert!(scenarios.contains(&scenario), "{scenario} missing from {scenarios:?}");
+    }
+    // Each concealment scan counts under the kind of its objects, each against the same honest scans.
+    let objects: usize = report.per_scan.iter().map(|s| s.concealed.len()).sum();
+    let kinds = &report.by_concealment_kind;
+    assert!(!kinds.is_empty());
+    assert_eq!(kinds.values().map(|k| k.objects).sum::<usize>(), objects, "{kinds:?}");
+    assert_eq!(kinds.values().map(|k| k.scans).sum::<usize>(), 2, "{kinds:?}");
+    for k in kinds.values() {
+        for value in [k.auroc, k.localised] {
+            assert!((0.0..=1.0).contains(&value.expect("defined for every kind present")), "{kinds:?}");
+        }
     }
     let o = &report.overall;
     let metrics = [

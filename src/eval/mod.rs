@@ -5,7 +5,7 @@ pub mod metrics;
 pub mod scan;
 mod table;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -16,7 +16,7 @@ use crate::inference::Engine;
 use crate::sim::output::METADATA_FILE;
 use crate::triage::TriageConfig;
 use metrics::{Confusion, auroc, median, share};
-pub use scan::{ScanOutcome, measure};
+pub use scan::{ConcealedOutcome, ScanOutcome, measure};
 
 /// The metrics of one set of scans. `None` (JSON null) where the set cannot define one.
 #[derive(Debug, Clone, Serialize)]
@@ -38,6 +38,18 @@ pub struct Metrics {
     pub mass_error_median: Option<f64>,
 }
 
+/// How well one kind of concealment is found.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConcealmentKindMetrics {
+    /// Scans holding an object of this kind.
+    pub scans: usize,
+    pub objects: usize,
+    /// Those scans' anomaly scores against the scans without concealment.
+    pub auroc: Option<f64>,
+    /// Share of the objects of this kind that an anomaly region overlaps.
+    pub localised: Option<f64>,
+}
+
 /// The whole evaluation: overall metrics at the top level, then the breakdowns.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -49,6 +61,7 @@ pub struct Report {
     pub confusion: Vec<Vec<usize>>,
     pub by_length: BTreeMap<String, Metrics>,
     pub by_dose: BTreeMap<String, Metrics>,
+    pub by_concealment_kind: BTreeMap<String, ConcealmentKindMetrics>,
     /// Scan folders the pipeline failed on, with the error; they count in no metric.
     pub failed: Vec<(String, String)>,
     /// Every measured scan, so that a figure can be traced to the scans behind it.
@@ -114,6 +127,7 @@ pub fn report(outcomes: Vec<ScanOutcome>, categories: Vec<String>, failed: Vec<(
         categories,
         by_length,
         by_dose,
+        by_concealment_kind: by_concealment_kind(&outcomes),
         failed,
         per_scan: outcomes,
     }
@@ -127,11 +141,11 @@ fn metrics(outcomes: &[&ScanOutcome], categories: usize) -> (Metrics, Confusion)
         }
     }
     let scores = |concealed: bool| -> Vec<f64> {
-        outcomes.iter().filter(|o| (o.concealed > 0) == concealed).map(|o| o.anomaly_score).collect()
+        outcomes.iter().filter(|o| o.concealed.is_empty() != concealed).map(|o| o.anomaly_score).collect()
     };
-    let concealed: usize = outcomes.iter().map(|o| o.concealed).sum();
-    let localised: usize = outcomes.iter().map(|o| o.localised).sum();
-    let clean: Vec<_> = outcomes.iter().filter(|o| o.concealed == 0).collect();
+    let objects: Vec<&ConcealedOutcome> = outcomes.iter().flat_map(|o| &o.concealed).collect();
+    let localised = objects.iter().filter(|c| c.localised).count();
+    let clean: Vec<_> = outcomes.iter().filter(|o| o.concealed.is_empty()).collect();
     let false_alarms = clean.iter().filter(|o| o.anomaly_regions > 0).count();
     let mass_errors: Vec<f64> = outcomes.iter().filter_map(|o| o.mass_error).collect();
     let metrics = Metrics {
@@ -141,11 +155,36 @@ fn metrics(outcomes: &[&ScanOutcome], categories: usize) -> (Metrics, Confusion)
         mismatch_recall: flagged_share(outcomes, true),
         false_flag_rate: flagged_share(outcomes, false),
         concealment_auroc: auroc(&scores(true), &scores(false)),
-        concealment_localised: share(localised, concealed),
+        concealment_localised: share(localised, objects.len()),
         concealment_false_alarm_rate: share(false_alarms, clean.len()),
         mass_error_median: median(&mass_errors),
     };
     (metrics, confusion)
+}
+
+/// Each kind of concealment present, against every scan without concealment.
+fn by_concealment_kind(outcomes: &[ScanOutcome]) -> BTreeMap<String, ConcealmentKindMetrics> {
+    let clean: Vec<f64> = outcomes.iter().filter(|o| o.concealed.is_empty()).map(|o| o.anomaly_score).collect();
+    let kinds: BTreeSet<&str> = outcomes.iter().flat_map(|o| &o.concealed).map(|c| c.kind.as_str()).collect();
+    kinds
+        .into_iter()
+        .map(|kind| {
+            let objects: Vec<&ConcealedOutcome> =
+                outcomes.iter().flat_map(|o| &o.concealed).filter(|c| c.kind == kind).collect();
+            let scores: Vec<f64> = outcomes
+                .iter()
+                .filter(|o| o.concealed.iter().any(|c| c.kind == kind))
+                .map(|o| o.anomaly_score)
+                .collect();
+            let metrics = ConcealmentKindMetrics {
+                scans: scores.len(),
+                objects: objects.len(),
+                auroc: auroc(&scores, &clean),
+                localised: share(objects.iter().filter(|c| c.localised).count(), objects.len()),
+            };
+            (kind.to_owned(), metrics)
+        })
+        .collect()
 }
 
 /// Share of the scans whose declaration is (or is not) a goods misdeclaration that triage flagged.

@@ -40,9 +40,8 @@ pub struct ScanOutcome {
     pub anomaly_score: f64,
     /// Regions the analysis marked as anomalous (each one raises triage's concealment reason).
     pub anomaly_regions: usize,
-    pub concealed: usize,
-    /// Concealed objects overlapped by an anomaly region of the analysis.
-    pub localised: usize,
+    /// The concealed objects of the truth.
+    pub concealed: Vec<ConcealedOutcome>,
     /// `|estimated / true - 1|` of the cargo mass, for loads of at least [`MIN_MASS_KG`].
     pub mass_error: Option<f64>,
     /// Whether the declaration misstates the goods (undeclared, misdeclared, declared empty
@@ -52,6 +51,15 @@ pub struct ScanOutcome {
     pub flagged: bool,
     /// Triage's sentences for those reasons.
     pub goods_reasons: Vec<String>,
+}
+
+/// One concealed object and whether the analysis found it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConcealedOutcome {
+    /// The simulator's kind, e.g. `dense_packages`, `weapon`.
+    pub kind: String,
+    /// Whether an anomaly region of the analysis overlaps its box.
+    pub localised: bool,
 }
 
 /// The reasons that say the declared goods do not match the load.
@@ -66,11 +74,6 @@ pub fn measure(engine: &Engine, dir: &Path, triage_config: &TriageConfig) -> any
     let low = dir.join(LOW_FILE).is_file().then(|| read(LOW_FILE)).transpose()?;
 
     let analysis = engine.analyse(&high, low.as_deref(), &metadata)?;
-    let localised = truth
-        .concealed_objects
-        .iter()
-        .filter(|o| analysis.anomaly_regions.iter().any(|r| overlaps(&o.bbox, &r.bbox)))
-        .count();
     let mass_error = (truth.cargo_mass_kg >= MIN_MASS_KG).then(|| (analysis.cargo_mass_kg / truth.cargo_mass_kg - 1.0).abs());
 
     let verdict = triage(&analysis, &metadata, engine.pool().registry().taxonomy(), triage_config);
@@ -80,6 +83,14 @@ pub fn measure(engine: &Engine, dir: &Path, triage_config: &TriageConfig) -> any
         Scenario::WeightMisdeclared | Scenario::Concealment => None,
     };
     let label_of = |v: serde_json::Value| v.as_str().unwrap_or("?").to_owned();
+    let concealed = truth
+        .concealed_objects
+        .iter()
+        .map(|o| ConcealedOutcome {
+            kind: label_of(serde_json::to_value(o.kind).unwrap_or_default()),
+            localised: analysis.anomaly_regions.iter().any(|r| overlaps(&o.bbox, &r.bbox)),
+        })
+        .collect();
     let goods_reasons: Vec<String> =
         verdict.reasons.into_iter().filter(|r| GOODS_MISMATCHES.contains(&r.code)).map(|r| r.sentence).collect();
     Ok(ScanOutcome {
@@ -90,8 +101,7 @@ pub fn measure(engine: &Engine, dir: &Path, triage_config: &TriageConfig) -> any
         tiles: classified_tiles(engine, &high, low.as_deref(), &metadata, &truth, &read(LABELS_FILE)?)?,
         anomaly_score: f64::from(analysis.anomaly_score),
         anomaly_regions: analysis.anomaly_regions.len(),
-        concealed: truth.concealed_objects.len(),
-        localised,
+        concealed,
         mass_error,
         misdeclared,
         flagged: !goods_reasons.is_empty(),

@@ -36,6 +36,21 @@ pub fn render(report: &Report) -> String {
         out.push('\n');
     }
 
+    if !report.by_concealment_kind.is_empty() {
+        let clean = report.per_scan.iter().filter(|o| o.concealed.is_empty()).count();
+        let _ = writeln!(out, "\nconcealment by kind (each against the {clean} scans without concealment)");
+        for (kind, m) in &report.by_concealment_kind {
+            let _ = writeln!(
+                out,
+                "  {kind:<24} {:>4} scans  AUROC {:>6}  localised {:>8} of {} objects",
+                m.scans,
+                number(m.auroc),
+                percent(m.localised),
+                m.objects
+            );
+        }
+    }
+
     out.push_str("\ntile accuracy by true category\n");
     for (i, name) in report.categories.iter().enumerate() {
         let tiles: usize = report.confusion[i].iter().sum();
