@@ -192,3 +192,45 @@ fn flagged_share(outcomes: &[&ScanOutcome], misdeclared: bool) -> Option<f64> {
     let group: Vec<_> = outcomes.iter().filter(|o| o.misdeclared == Some(misdeclared)).collect();
     share(group.iter().filter(|o| o.flagged).count(), group.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(score: f64, objects: &[(&str, bool)]) -> ScanOutcome {
+        ScanOutcome {
+            name: format!("SIM-{score}"),
+            scenario: if objects.is_empty() { "honest" } else { "concealment" }.into(),
+            length: "20ft".into(),
+            dose: "normal".into(),
+            tiles: Vec::new(),
+            anomaly_score: score,
+            anomaly_regions: objects.iter().filter(|(_, found)| *found).count(),
+            concealed: objects.iter().map(|&(kind, localised)| ConcealedOutcome { kind: kind.into(), localised }).collect(),
+            mass_error: None,
+            misdeclared: None,
+            flagged: false,
+            goods_reasons: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn each_kind_is_ranked_against_the_scans_without_concealment_only() {
+        let outcomes = vec![
+            scan(0.2, &[]),
+            scan(0.6, &[]),
+            scan(0.9, &[("dense_packages", true), ("dense_packages", false)]),
+            scan(0.7, &[("dense_packages", true)]),
+            // Above both clean scans but below the packages' scans, which must not count against it.
+            scan(0.65, &[("weapon", false)]),
+        ];
+        let kinds = report(outcomes, Vec::new(), Vec::new()).by_concealment_kind;
+        assert_eq!(kinds.keys().collect::<Vec<_>>(), ["dense_packages", "weapon"]);
+        let packages = &kinds["dense_packages"];
+        assert_eq!((packages.scans, packages.objects), (2, 3));
+        assert_eq!(packages.auroc, Some(1.0));
+        assert_eq!(packages.localised, Some(2.0 / 3.0));
+        let weapon = &kinds["weapon"];
+        assert_eq!((weapon.scans, weapon.objects, weapon.auroc, weapon.localised), (1, 1, Some(1.0), Some(0.0)));
+    }
+}
