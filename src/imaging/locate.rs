@@ -144,7 +144,7 @@ fn bottom(
 }
 
 /// The runs of `true` in a sequence, as index ranges.
-fn runs(flags: impl Iterator<Item = bool>) -> impl Iterator<Item = std::ops::Range<usize>> {
+pub(super) fn runs(flags: impl Iterator<Item = bool>) -> impl Iterator<Item = std::ops::Range<usize>> {
     let mut flags = flags.enumerate().peekable();
     std::iter::from_fn(move || {
         let (start, _) = flags.find(|&(_, dark)| dark)?;

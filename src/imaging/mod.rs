@@ -5,6 +5,7 @@ pub mod decode;
 mod geometry;
 pub mod locate;
 pub mod mass;
+pub mod partition;
 pub mod preprocess;
 pub mod render;
 
