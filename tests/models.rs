@@ -62,17 +62,22 @@ fn honest_single_category_samples_are_recognised() {
     assert!(checked >= 2, "only {checked} single-category honest samples");
 }
 
-/// The anomaly model through the pipeline: the dense-packages sample gets a region over its
-/// hidden packages, and no sample without concealment gets any region (each would be a false
-/// concealment alarm for an officer).
+/// Concealment through the pipeline: the dense-packages sample gets an anomaly region over its
+/// hidden packages, the false-wall sample a wall across its hold, and no sample without
+/// concealment gets either (each would be a false concealment alarm for an officer).
 #[test]
-fn anomaly_regions_mark_hidden_packages_and_spare_the_other_samples() {
+fn hidden_packages_and_a_false_wall_are_marked_and_the_other_samples_spared() {
     let report = evaluate(&engine(), &root().join("samples"), &TriageConfig::default()).unwrap();
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     for scan in report.per_scan.iter().filter(|s| s.concealed.is_empty()) {
-        assert_eq!(scan.anomaly_regions, 0, "{scan:?}");
+        assert_eq!((scan.anomaly_regions, scan.partitions), (0, 0), "{scan:?}");
     }
     assert_eq!(report.overall.concealment_false_alarm_rate, Some(0.0));
     let packages = report.per_scan.iter().find(|s| s.name == "SIM-6d-000008").expect("the dense-packages sample");
     assert!(packages.concealed.iter().any(|c| c.localised), "{packages:?}");
+    for scan in report.per_scan.iter().filter(|s| !s.concealed.is_empty()) {
+        let wall = scan.name == "SIM-6f-000010";
+        assert_eq!(scan.partitions, usize::from(wall), "{scan:?}");
+        assert!(!wall || scan.concealed[0].localised, "{scan:?}");
+    }
 }

@@ -30,10 +30,14 @@ pub struct Metrics {
     pub mismatch_recall: Option<f64>,
     /// Share of honest scans where it did.
     pub false_flag_rate: Option<f64>,
+    /// Concealment scans against the others, ranked by [`ScanOutcome::concealment_score`]: the
+    /// anomaly model's score, with a wall across a hold first.
     pub concealment_auroc: Option<f64>,
+    /// The same with the anomaly model's score alone: how well it finds what it never saw.
+    pub anomaly_model_auroc: Option<f64>,
     pub concealment_localised: Option<f64>,
-    /// Share of the scans without concealment where the analysis marked an anomalous region,
-    /// at the manifest's threshold.
+    /// Share of the scans without concealment where triage's concealment reason was raised: an
+    /// anomalous region at the manifest's threshold, or a wall across a hold.
     pub concealment_false_alarm_rate: Option<f64>,
     pub mass_error_median: Option<f64>,
 }
@@ -44,9 +48,11 @@ pub struct ConcealmentKindMetrics {
     /// Scans holding an object of this kind.
     pub scans: usize,
     pub objects: usize,
-    /// Those scans' anomaly scores against the scans without concealment.
+    /// Those scans' concealment scores against the scans without concealment.
     pub auroc: Option<f64>,
-    /// Share of the objects of this kind that an anomaly region overlaps.
+    /// The same with the anomaly model's scores alone.
+    pub anomaly_model_auroc: Option<f64>,
+    /// Share of the objects of this kind that an anomaly region or a wall found overlaps.
     pub localised: Option<f64>,
 }
 
@@ -140,13 +146,14 @@ fn metrics(outcomes: &[&ScanOutcome], categories: usize) -> (Metrics, Confusion)
             confusion.add(truth, predicted);
         }
     }
-    let scores = |concealed: bool| -> Vec<f64> {
-        outcomes.iter().filter(|o| o.concealed.is_empty() != concealed).map(|o| o.anomaly_score).collect()
+    let scores = |concealed: bool, score: fn(&ScanOutcome) -> f64| -> Vec<f64> {
+        outcomes.iter().filter(|o| o.concealed.is_empty() != concealed).map(|o| score(o)).collect()
     };
+    let ranked = |score: fn(&ScanOutcome) -> f64| auroc(&scores(true, score), &scores(false, score));
     let objects: Vec<&ConcealedOutcome> = outcomes.iter().flat_map(|o| &o.concealed).collect();
     let localised = objects.iter().filter(|c| c.localised).count();
     let clean: Vec<_> = outcomes.iter().filter(|o| o.concealed.is_empty()).collect();
-    let false_alarms = clean.iter().filter(|o| o.anomaly_regions > 0).count();
+    let false_alarms = clean.iter().filter(|o| o.concealment_alarm()).count();
     let mass_errors: Vec<f64> = outcomes.iter().filter_map(|o| o.mass_error).collect();
     let metrics = Metrics {
         scans: outcomes.len(),
@@ -154,7 +161,8 @@ fn metrics(outcomes: &[&ScanOutcome], categories: usize) -> (Metrics, Confusion)
         tile_accuracy: confusion.accuracy(),
         mismatch_recall: flagged_share(outcomes, true),
         false_flag_rate: flagged_share(outcomes, false),
-        concealment_auroc: auroc(&scores(true), &scores(false)),
+        concealment_auroc: ranked(ScanOutcome::concealment_score),
+        anomaly_model_auroc: ranked(|o| o.anomaly_score),
         concealment_localised: share(localised, objects.len()),
         concealment_false_alarm_rate: share(false_alarms, clean.len()),
         mass_error_median: median(&mass_errors),
@@ -164,22 +172,23 @@ fn metrics(outcomes: &[&ScanOutcome], categories: usize) -> (Metrics, Confusion)
 
 /// Each kind of concealment present, against every scan without concealment.
 fn by_concealment_kind(outcomes: &[ScanOutcome]) -> BTreeMap<String, ConcealmentKindMetrics> {
-    let clean: Vec<f64> = outcomes.iter().filter(|o| o.concealed.is_empty()).map(|o| o.anomaly_score).collect();
+    let clean: Vec<&ScanOutcome> = outcomes.iter().filter(|o| o.concealed.is_empty()).collect();
     let kinds: BTreeSet<&str> = outcomes.iter().flat_map(|o| &o.concealed).map(|c| c.kind.as_str()).collect();
     kinds
         .into_iter()
         .map(|kind| {
             let objects: Vec<&ConcealedOutcome> =
                 outcomes.iter().flat_map(|o| &o.concealed).filter(|c| c.kind == kind).collect();
-            let scores: Vec<f64> = outcomes
-                .iter()
-                .filter(|o| o.concealed.iter().any(|c| c.kind == kind))
-                .map(|o| o.anomaly_score)
-                .collect();
+            let holding: Vec<&ScanOutcome> =
+                outcomes.iter().filter(|o| o.concealed.iter().any(|c| c.kind == kind)).collect();
+            let ranked = |score: fn(&ScanOutcome) -> f64| {
+                auroc(&holding.iter().map(|o| score(o)).collect::<Vec<_>>(), &clean.iter().map(|o| score(o)).collect::<Vec<_>>())
+            };
             let metrics = ConcealmentKindMetrics {
-                scans: scores.len(),
+                scans: holding.len(),
                 objects: objects.len(),
-                auroc: auroc(&scores, &clean),
+                auroc: ranked(ScanOutcome::concealment_score),
+                anomaly_model_auroc: ranked(|o| o.anomaly_score),
                 localised: share(objects.iter().filter(|c| c.localised).count(), objects.len()),
             };
             (kind.to_owned(), metrics)
@@ -206,6 +215,7 @@ mod tests {
             tiles: Vec::new(),
             anomaly_score: score,
             anomaly_regions: objects.iter().filter(|(_, found)| *found).count(),
+            partitions: 0,
             concealed: objects.iter().map(|&(kind, localised)| ConcealedOutcome { kind: kind.into(), localised }).collect(),
             mass_error: None,
             misdeclared: None,
@@ -232,5 +242,28 @@ mod tests {
         assert_eq!(packages.localised, Some(2.0 / 3.0));
         let weapon = &kinds["weapon"];
         assert_eq!((weapon.scans, weapon.objects, weapon.auroc, weapon.localised), (1, 1, Some(1.0), Some(0.0)));
+    }
+
+    #[test]
+    fn a_wall_across_the_hold_ranks_a_scan_first_and_counts_as_an_alarm() {
+        let wall = |mut o: ScanOutcome| {
+            o.partitions = 1;
+            o
+        };
+        let outcomes = vec![
+            scan(0.2, &[]),
+            wall(scan(0.3, &[])),
+            scan(0.6, &[]),
+            // Below every clean scan by the anomaly model's score; with its wall above those
+            // without one.
+            wall(scan(0.1, &[("false_wall", true)])),
+            scan(0.4, &[("weapon", false)]),
+        ];
+        let report = report(outcomes, Vec::new(), Vec::new());
+        let m = &report.overall;
+        assert_eq!((m.concealment_auroc, m.anomaly_model_auroc), (Some(3.0 / 6.0), Some(2.0 / 6.0)));
+        assert_eq!(m.concealment_false_alarm_rate, Some(1.0 / 3.0));
+        let walls = &report.by_concealment_kind["false_wall"];
+        assert_eq!((walls.auroc, walls.anomaly_model_auroc), (Some(2.0 / 3.0), Some(0.0)));
     }
 }

@@ -37,9 +37,13 @@ pub struct ScanOutcome {
     /// `(true, predicted)` taxonomy index of every pure tile.
     #[serde(skip)]
     pub tiles: Vec<(usize, usize)>,
+    /// The anomaly model's score of the scan.
     pub anomaly_score: f64,
-    /// Regions the analysis marked as anomalous (each one raises triage's concealment reason).
+    /// Regions the analysis marked as anomalous.
     pub anomaly_regions: usize,
+    /// Walls across a hold the analysis found. These and anomaly regions raise triage's
+    /// concealment reason.
+    pub partitions: usize,
     /// The concealed objects of the truth.
     pub concealed: Vec<ConcealedOutcome>,
     /// `|estimated / true - 1|` of the cargo mass, for loads of at least [`MIN_MASS_KG`].
@@ -58,8 +62,22 @@ pub struct ScanOutcome {
 pub struct ConcealedOutcome {
     /// The simulator's kind, e.g. `dense_packages`, `weapon`.
     pub kind: String,
-    /// Whether an anomaly region of the analysis overlaps its box.
+    /// Whether an anomaly region or a wall the analysis found overlaps its box.
     pub localised: bool,
+}
+
+impl ScanOutcome {
+    /// The pipeline's evidence of concealment as one number to rank scans by: a wall across a
+    /// hold ranks above every anomaly score (those are at most 1), and among scans with one,
+    /// as among the others, the anomaly score decides.
+    pub fn concealment_score(&self) -> f64 {
+        self.anomaly_score + if self.partitions > 0 { 1.0 } else { 0.0 }
+    }
+
+    /// Whether triage raises its concealment reason.
+    pub fn concealment_alarm(&self) -> bool {
+        self.anomaly_regions > 0 || self.partitions > 0
+    }
 }
 
 /// The reasons that say the declared goods do not match the load.
@@ -83,12 +101,14 @@ pub fn measure(engine: &Engine, dir: &Path, triage_config: &TriageConfig) -> any
         Scenario::WeightMisdeclared | Scenario::Concealment => None,
     };
     let label_of = |v: serde_json::Value| v.as_str().unwrap_or("?").to_owned();
+    let walls: Vec<&PixelBox> = analysis.containers.iter().flat_map(|c| &c.partitions).map(|p| &p.bbox).collect();
+    let marked: Vec<&PixelBox> = analysis.anomaly_regions.iter().map(|r| &r.bbox).chain(walls.iter().copied()).collect();
     let concealed = truth
         .concealed_objects
         .iter()
         .map(|o| ConcealedOutcome {
             kind: label_of(serde_json::to_value(o.kind).unwrap_or_default()),
-            localised: analysis.anomaly_regions.iter().any(|r| overlaps(&o.bbox, &r.bbox)),
+            localised: marked.iter().any(|b| overlaps(&o.bbox, b)),
         })
         .collect();
     let goods_reasons: Vec<String> =
@@ -101,6 +121,7 @@ pub fn measure(engine: &Engine, dir: &Path, triage_config: &TriageConfig) -> any
         tiles: classified_tiles(engine, &high, low.as_deref(), &metadata, &truth, &read(LABELS_FILE)?)?,
         anomaly_score: f64::from(analysis.anomaly_score),
         anomaly_regions: analysis.anomaly_regions.len(),
+        partitions: walls.len(),
         concealed,
         mass_error,
         misdeclared,

@@ -12,11 +12,12 @@ pub fn render(report: &Report) -> String {
         .chain(report.by_length.iter().map(|(k, m)| (k.clone(), m)))
         .chain(report.by_dose.iter().map(|(k, m)| (format!("{k} dose"), m)))
         .collect();
-    let rows: [Row; 9] = [
+    let rows: [Row; 10] = [
         ("scans", |m| m.scans.to_string()),
         ("pure tiles", |m| m.tiles.to_string()),
         ("tile accuracy", |m| percent(m.tile_accuracy)),
         ("concealment AUROC", |m| number(m.concealment_auroc)),
+        ("  anomaly model alone", |m| number(m.anomaly_model_auroc)),
         ("concealment localised", |m| percent(m.concealment_localised)),
         ("concealment false alarms", |m| percent(m.concealment_false_alarm_rate)),
         ("mass error (median)", |m| percent(m.mass_error_median)),
@@ -42,9 +43,10 @@ pub fn render(report: &Report) -> String {
         for (kind, m) in &report.by_concealment_kind {
             let _ = writeln!(
                 out,
-                "  {kind:<24} {:>4} scans  AUROC {:>6}  localised {:>8} of {} objects",
+                "  {kind:<24} {:>4} scans  AUROC {:>6} (model alone {:>6})  localised {:>8} of {} objects",
                 m.scans,
                 number(m.auroc),
+                number(m.anomaly_model_auroc),
                 percent(m.localised),
                 m.objects
             );

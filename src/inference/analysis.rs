@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::imaging::mass::MassEstimate;
 use crate::imaging::PixelBox;
+use crate::imaging::mass::MassEstimate;
+use crate::imaging::partition::Partition;
 
 /// Bumped when a field changes meaning or disappears.
 pub const ANALYSIS_SCHEMA_VERSION: u32 = 1;
@@ -50,6 +51,10 @@ pub struct ContainerAnalysis {
     pub composition: Vec<CategoryShare>,
     pub mass: MassEstimate,
     pub anomaly_score: f32,
+    /// Walls across the hold away from its ends, where a false wall would stand; ordinary
+    /// loads have none. Analyses stored before this check have none either.
+    #[serde(default)]
+    pub partitions: Vec<Partition>,
 }
 
 /// A goods category, its share of the loaded area and the classifier's mean confidence there.

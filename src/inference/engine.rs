@@ -13,6 +13,7 @@ use super::pool::{AnomalyOutput, InferenceError, InferencePool};
 use crate::imaging::decode::{DecodeError, Limits, decode_scan};
 use crate::imaging::locate::{ContainerBox, LocateError, locate_containers};
 use crate::imaging::mass::estimate_cargo_mass;
+use crate::imaging::partition::find_partitions;
 use crate::imaging::preprocess::{Attenuation, Tiles};
 use crate::ingest::ScanMetadata;
 use crate::imaging::PixelBox;
@@ -118,6 +119,7 @@ impl Engine {
                     composition: votes.composition(&labels, empty),
                     mass: estimate_cargo_mass(plane, width, &container.interior, image.pixel_pitch_mm),
                     anomaly_score: score,
+                    partitions: find_partitions(high, &container.interior, image.pixel_pitch_mm),
                 }
             })
             .collect();

@@ -74,19 +74,7 @@ pub fn triage(analysis: &Analysis, metadata: &ScanMetadata, taxonomy: &Taxonomy,
         }
     }
     reasons.extend(weight_mismatch(analysis, metadata, config));
-    if let Some(top) = analysis.anomaly_regions.first() {
-        reasons.push(Reason {
-            code: ReasonCode::Concealment,
-            sentence: format!(
-                "{} region(s) look unlike ordinary cargo (highest score {:.2}, threshold {:.2}).",
-                analysis.anomaly_regions.len(),
-                top.score,
-                analysis.anomaly_threshold
-            ),
-            evidence: json!({ "regions": analysis.anomaly_regions, "threshold": analysis.anomaly_threshold }),
-            points: config.points.concealment,
-        });
-    }
+    reasons.extend(concealment(analysis, config));
     for rule in &config.high_risk {
         if let Some(goods) = seen.iter().find(|g| g.category() == rule.category) {
             reasons.push(Reason {
@@ -129,6 +117,43 @@ fn weight_mismatch(analysis: &Analysis, metadata: &ScanMetadata, config: &Triage
         ),
         evidence: json!({ "estimated_kg": estimated.round(), "declared_kg": declared, "tolerance": config.weight_tolerance, "lower_bound": lower_bound }),
         points: config.points.weight_mismatch,
+    })
+}
+
+/// Something hidden: regions the anomaly model finds unlike ordinary cargo, and walls across a
+/// hold, which are what a false wall looks like. One reason for both, as both call for opening
+/// the container.
+fn concealment(analysis: &Analysis, config: &TriageConfig) -> Option<Reason> {
+    let walls: Vec<_> = analysis
+        .containers
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| c.partitions.iter().map(move |p| (i, p)))
+        .collect();
+    let mut sentences: Vec<String> = walls
+        .iter()
+        .map(|(i, p)| {
+            format!(
+                "A wall stands across container {}'s hold {:.2} m from its end: a false wall there would hide a compartment.",
+                i + 1,
+                p.from_end_mm / 1000.0
+            )
+        })
+        .collect();
+    if let Some(top) = analysis.anomaly_regions.first() {
+        sentences.push(format!(
+            "{} region(s) look unlike ordinary cargo (highest score {:.2}, threshold {:.2}).",
+            analysis.anomaly_regions.len(),
+            top.score,
+            analysis.anomaly_threshold
+        ));
+    }
+    let partitions: Vec<_> = walls.iter().map(|(i, p)| json!({ "container": i, "box": p.bbox, "from_end_mm": p.from_end_mm })).collect();
+    (!sentences.is_empty()).then(|| Reason {
+        code: ReasonCode::Concealment,
+        sentence: sentences.join(" "),
+        evidence: json!({ "regions": analysis.anomaly_regions, "threshold": analysis.anomaly_threshold, "partitions": partitions }),
+        points: config.points.concealment,
     })
 }
 
@@ -179,7 +204,8 @@ fn describe(seen: &[SeenGoods]) -> String {
 mod tests {
     use super::*;
     use crate::imaging::mass::MassEstimate;
-    use crate::inference::analysis::{CategoryShare, ContainerAnalysis, Heatmap, ImageSummary, StageTimings};
+    use crate::imaging::partition::Partition;
+    use crate::inference::analysis::{AnomalyRegion, CategoryShare, ContainerAnalysis, Heatmap, ImageSummary, StageTimings};
     use crate::imaging::PixelBox;
 
     const META: &str = r#"{"format_version": 1, "station_id": "S1", "station_scan_id": "A-1",
@@ -206,6 +232,7 @@ mod tests {
                 composition: composition.clone(),
                 mass: MassEstimate { kg: mass_kg, wall_attenuation: 0.08, saturated_share },
                 anomaly_score: 0.0,
+                partitions: vec![],
             }],
             composition,
             anomaly_score: 0.0,
@@ -280,6 +307,22 @@ mod tests {
         let light = verdict(&analysis(&[("textiles", 1.0)], 5_000.0, 0.0), &metadata());
         assert_eq!(codes(&light), [ReasonCode::WeightMismatch]);
         assert_eq!(light.lane, Lane::Yellow);
+    }
+
+    #[test]
+    fn a_wall_across_the_hold_or_an_anomaly_region_raises_one_concealment_reason() {
+        let mut a = analysis(&[("textiles", 1.0)], 10_300.0, 0.0);
+        let wall = PixelBox { x0: 4, y0: 0, x1: 5, y1: 10 };
+        a.containers[0].partitions = vec![Partition { bbox: wall, from_end_mm: 1050.0 }];
+        let v = verdict(&a, &metadata());
+        assert_eq!(codes(&v), [ReasonCode::Concealment]);
+        assert_eq!(v.lane, Lane::Red);
+        assert!(v.reasons[0].sentence.starts_with("A wall stands across container 1's hold 1.05 m from its end"), "{}", v.reasons[0].sentence);
+        assert_eq!(v.reasons[0].evidence["partitions"][0]["from_end_mm"], 1050.0);
+        a.anomaly_regions = vec![AnomalyRegion { container: 0, bbox: wall, score: 0.9 }];
+        let v = verdict(&a, &metadata());
+        assert_eq!((codes(&v), v.risk_score), (vec![ReasonCode::Concealment], 60));
+        assert!(v.reasons[0].sentence.ends_with("1 region(s) look unlike ordinary cargo (highest score 0.90, threshold 0.50)."), "{}", v.reasons[0].sentence);
     }
 
     #[test]
