@@ -11,7 +11,7 @@ const BINDINGS = [
   { keys: ["r"], does: "Release your claim", action: "release" },
   { keys: ["d"], does: "Decide: claim if nobody holds the scan, then choose the decision", action: "decide" },
   { keys: ["h"], does: "Anomaly heatmap on or off", action: "toggleHeatmap" },
-  { keys: ["b"], does: "Anomaly region boxes on or off", action: "toggleBoxes" },
+  { keys: ["b"], does: "Boxes on or off: anomaly regions and walls across the hold", action: "toggleBoxes" },
   { keys: ["m"], does: "Material colouring on or off (dual-energy scans)", action: "toggleMaterial" },
   { keys: ["+", "="], does: "Zoom in", action: "zoomIn" },
   { keys: ["-"], does: "Zoom out", action: "zoomOut" },

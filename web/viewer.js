@@ -122,20 +122,26 @@ export function createViewer({ checkSession }) {
   }
   const renderSoon = debounce(render, 250);
 
+  /** Walls across a hold that the analysis found, where a false wall would stand. */
+  const walls = (analysis) => (analysis?.containers ?? []).flatMap((container) => container.partitions ?? []);
+
   function drawRegions() {
     const image = scan?.analysis?.image;
-    const found = scan?.analysis?.anomaly_regions ?? [];
     regions.replaceChildren();
     if (!image) return;
     regions.setAttribute("viewBox", `0 0 ${image.width} ${image.height}`);
-    for (const region of found) {
-      const { x0, y0, x1, y1 } = region.box;
+    const mark = ({ x0, y0, x1, y1 }, text, kind) => {
       const rect = document.createElementNS(SVG, "rect");
       for (const [name, value] of Object.entries({ x: x0, y: y0, width: x1 - x0, height: y1 - y0 })) rect.setAttribute(name, value);
+      rect.setAttribute("class", kind);
       const title = document.createElementNS(SVG, "title");
-      title.textContent = `Anomaly score ${region.score.toFixed(2)}`;
+      title.textContent = text;
       rect.append(title);
       regions.append(rect);
+    };
+    for (const region of scan.analysis.anomaly_regions ?? []) mark(region.box, `Anomaly score ${region.score.toFixed(2)}`, "anomaly");
+    for (const wall of walls(scan.analysis)) {
+      mark(wall.box, `Wall across the hold ${(wall.from_end_mm / 1000).toFixed(2)} m from its end: a possible false wall`, "partition");
     }
   }
 
@@ -164,8 +170,10 @@ export function createViewer({ checkSession }) {
 
   function describe() {
     const count = scan.analysis?.anomaly_regions?.length ?? 0;
+    const wallCount = walls(scan.analysis).length;
     viewport.setAttribute("aria-label",
-      `X-ray image of ${scan.containers}${count ? `, ${count} anomaly region${count === 1 ? "" : "s"} marked` : ""}. ` +
+      `X-ray image of ${scan.containers}${count ? `, ${count} anomaly region${count === 1 ? "" : "s"} marked` : ""}` +
+      `${wallCount ? `, ${wallCount} wall${wallCount === 1 ? "" : "s"} across the hold marked` : ""}. ` +
       "Zoom with plus and minus or the mouse wheel; pan with the arrow keys or by dragging.");
   }
 

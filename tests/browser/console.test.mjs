@@ -22,6 +22,8 @@ const WAIT = 20_000;
 // must not show it) and flagged scans. SIM-6a is uploaded while the officer watches the queue.
 const SAMPLES = ["SIM-67-000002", "SIM-69-000004", "SIM-6b-000006"].map((id) => path.join(ROOT, "samples", id));
 const LATE_SAMPLE = path.join(ROOT, "samples/SIM-6a-000005");
+// A false wall in a 40 ft container: the wall found across its hold is marked on the image.
+const WALL_SAMPLE = path.join(ROOT, "samples/SIM-6f-000010");
 
 const LAPTOP = { width: 1366, height: 768 };
 
@@ -110,7 +112,7 @@ before(async () => {
 
   const store = { SCANTRIAGE_DATA_DIR: dataDir };
   for (const name of ["ana", "ben"]) run(["users", "add", name, "--role", "officer"], { ...store, SCANTRIAGE_PASSWORD: PASSWORD });
-  for (const dir of [...SAMPLES, LATE_SAMPLE]) {
+  for (const dir of [...SAMPLES, LATE_SAMPLE, WALL_SAMPLE]) {
     const station = JSON.parse(fs.readFileSync(path.join(dir, "meta.json"), "utf8")).station_id;
     if (!keys.has(station)) keys.set(station, run(["keys", "create", "--station", station], store).match(/stk_\w+/)[0]);
   }
@@ -189,7 +191,7 @@ test("an officer triages a red scan in the console", { timeout: 240_000 }, async
   assert.deepEqual(await unlabelledControls(), [], "every control has a name");
 
   // Anomaly heatmap and region boxes.
-  assert.equal(await page.locator("#regions rect").count(), scan.analysis.anomaly_regions.length);
+  assert.equal(await page.locator("#regions rect.anomaly").count(), scan.analysis.anomaly_regions.length);
   await page.keyboard.press("h");
   const overlay = page.locator("#heatmap");
   await until("the heatmap", () => overlay.evaluate((image) => !image.hidden && image.complete && image.naturalWidth > 0));
@@ -290,19 +292,32 @@ test("an officer triages a red scan in the console", { timeout: 240_000 }, async
   await upload(LATE_SAMPLE);
   await until("the new scan in the queue", async () => (await page.locator(".entry").count()) === count + 1);
 
+  // A wall across a hold is marked on the image, with why it matters.
+  const wall = await upload(WALL_SAMPLE);
+  const wallScan = await ben("GET", `/api/v1/scans/${wall.id}`);
+  const walls = wallScan.analysis.containers.flatMap((c) => c.partitions);
+  assert.equal(walls.length, 1, JSON.stringify(wallScan.analysis.containers));
+  await page.locator(".entry", { hasText: wallScan.containers }).click();
+  await until("the false-wall scan", async () => (await text("#scan-title")) === wallScan.containers && (await xrayLoaded()));
+  assert.equal(await page.locator("#regions rect.partition").count(), 1);
+  assert.match(await page.locator("#regions rect.partition title").textContent(), /^Wall across the hold \d+\.\d\d m from its end/);
+  assert.match((await page.locator("#reasons .sentence").allInnerTexts()).join(" "), /A wall stands across container 1's hold/);
+  assert.match(await page.getAttribute("#viewport", "aria-label"), /1 wall across the hold marked/);
+  await shot("08-false-wall");
+
   // The shortcuts are listed on the page.
   await page.keyboard.press("?");
   await page.locator("#help").waitFor();
   assert.match(await text("#help-keys"), /Claim this scan/);
-  await shot("08-shortcuts");
+  await shot("09-shortcuts");
   await page.keyboard.press("Escape");
 
   // A session that ends sends the officer back to sign in, with the reason.
   await page.evaluate(() => fetch("/api/v1/session", { method: "DELETE" }));
-  await page.keyboard.press("j");
+  await page.keyboard.press("n");
   await page.locator("#signin-message").waitFor();
   assert.match(await text("#signin-message"), /session has expired/);
-  await shot("09-session-expired");
+  await shot("10-session-expired");
 
   // The only errors in the browser's console are the refusals this test provoked.
   const unexpected = consoleErrors.filter((error) => !/status of (401|409)/.test(error));
