@@ -81,6 +81,7 @@ fn eval_measures_a_simulated_set_through_the_function_and_the_binary() {
         "mismatch_recall",
         "false_flag_rate",
         "concealment_auroc",
+        "anomaly_model_auroc",
         "concealment_localised",
         "concealment_false_alarm_rate",
         "mass_error_median",
@@ -110,7 +111,7 @@ fn eval_measures_a_simulated_set_through_the_function_and_the_binary() {
     assert_eq!(kinds.values().map(|k| k.objects).sum::<usize>(), objects, "{kinds:?}");
     assert_eq!(kinds.values().map(|k| k.scans).sum::<usize>(), 2, "{kinds:?}");
     for k in kinds.values() {
-        for value in [k.auroc, k.localised] {
+        for value in [k.auroc, k.anomaly_model_auroc, k.localised] {
             assert!((0.0..=1.0).contains(&value.expect("defined for every kind present")), "{kinds:?}");
         }
     }
@@ -120,6 +121,7 @@ fn eval_measures_a_simulated_set_through_the_function_and_the_binary() {
         o.mismatch_recall,
         o.false_flag_rate,
         o.concealment_auroc,
+        o.anomaly_model_auroc,
         o.concealment_localised,
         o.concealment_false_alarm_rate,
         o.mass_error_median,
