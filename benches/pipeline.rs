@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use criterion::{Criterion, criterion_group, criterion_main};
 use scantriage::imaging::decode::{Limits, decode_scan};
 use scantriage::imaging::locate::locate_containers;
+use scantriage::imaging::partition::find_partitions;
 use scantriage::imaging::preprocess::{Attenuation, Preprocessing};
 use scantriage::inference::{Engine, InferencePool, ModelRegistry, PoolConfig, init_runtime};
 use scantriage::ingest::ScanMetadata;
@@ -44,6 +45,7 @@ fn bench_pipeline(c: &mut Criterion) {
     group.bench_function("decode_40ft_dual", |b| b.iter(|| decode_scan(&high, Some(&low), &limits).unwrap()));
     group.bench_function("attenuation", |b| b.iter(|| Attenuation::new(&images, 5.0)));
     group.bench_function("locate", |b| b.iter(|| locate_containers(attenuation.high.view(), 5.0, 1).unwrap()));
+    group.bench_function("partitions", |b| b.iter(|| find_partitions(attenuation.high.view(), &containers[0].interior, 5.0)));
     group.bench_function("tiles", |b| b.iter(|| preprocessing.tiles(&attenuation, &interiors)));
 
     let manifest = manifest();
