@@ -57,7 +57,8 @@ pub struct ContainerAnalysis {
     pub partitions: Vec<Partition>,
 }
 
-/// A goods category, its share of the loaded area and the classifier's mean confidence there.
+/// A goods category, its share of the loaded area and the classifier's mean confidence there,
+/// both from the votes of the load's stacks (`inference::composition`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CategoryShare {
     pub category: String,

@@ -6,9 +6,9 @@ use std::time::Instant;
 use ndarray::{Array2, ArrayView2, Axis};
 
 use super::analysis::{
-    ANALYSIS_SCHEMA_VERSION, Analysis, AnomalyRegion, CategoryShare, ContainerAnalysis, Heatmap, ImageSummary,
-    StageTimings,
+    ANALYSIS_SCHEMA_VERSION, Analysis, AnomalyRegion, ContainerAnalysis, Heatmap, ImageSummary, StageTimings,
 };
+use super::composition::Votes;
 use super::pool::{AnomalyOutput, InferenceError, InferencePool};
 use crate::imaging::decode::{DecodeError, Limits, decode_scan};
 use crate::imaging::locate::{ContainerBox, LocateError, locate_containers};
@@ -105,12 +105,13 @@ impl Engine {
             .iter()
             .enumerate()
             .map(|(index, container)| {
-                let mut votes = Votes::new(labels.len());
-                let mut score = 0.0f32;
-                for (t, _) in tiles.origins.iter().enumerate().filter(|(_, o)| o.region == index) {
-                    votes.add(probabilities.index_axis(Axis(0), t).as_slice().unwrap_or(&[]));
-                    score = score.max(anomaly.score[t]);
-                }
+                let own: Vec<usize> = (0..tiles.origins.len()).filter(|&t| tiles.origins[t].region == index).collect();
+                let score = own.iter().map(|&t| anomaly.score[t]).fold(0.0f32, f32::max);
+                let votes = Votes::by_stack(
+                    own.iter().map(|&t| (tiles.origins[t].x, probabilities.index_axis(Axis(0), t).to_slice().unwrap_or(&[]))),
+                    labels.len(),
+                    empty,
+                );
                 scan_votes.merge(&votes);
                 ContainerAnalysis {
                     outer: container.outer,
@@ -137,56 +138,6 @@ impl Engine {
             timings_ms: StageTimings::default(),
             heatmap,
         }
-    }
-}
-
-/// Tiles counted by their most probable category, with the probabilities that won.
-struct Votes {
-    counts: Vec<usize>,
-    confidence: Vec<f32>,
-}
-
-impl Votes {
-    fn new(labels: usize) -> Self {
-        Self { counts: vec![0; labels], confidence: vec![0.0; labels] }
-    }
-
-    fn add(&mut self, probabilities: &[f32]) {
-        if let Some((best, &p)) = probabilities.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)) {
-            self.counts[best] += 1;
-            self.confidence[best] += p;
-        }
-    }
-
-    fn merge(&mut self, other: &Votes) {
-        for i in 0..self.counts.len() {
-            self.counts[i] += other.counts[i];
-            self.confidence[i] += other.confidence[i];
-        }
-    }
-
-    fn loaded(&self, empty: Option<usize>) -> usize {
-        self.counts.iter().enumerate().filter(|&(i, _)| Some(i) != empty).map(|(_, c)| c).sum()
-    }
-
-    fn loaded_share(&self, empty: Option<usize>) -> f32 {
-        let total: usize = self.counts.iter().sum();
-        if total == 0 { 0.0 } else { self.loaded(empty) as f32 / total as f32 }
-    }
-
-    /// Goods by share of the loaded tiles, largest first; empty tiles are not goods.
-    fn composition(&self, labels: &[&str], empty: Option<usize>) -> Vec<CategoryShare> {
-        let loaded = self.loaded(empty);
-        let mut shares: Vec<CategoryShare> = (0..labels.len())
-            .filter(|&i| Some(i) != empty && self.counts[i] > 0)
-            .map(|i| CategoryShare {
-                category: labels[i].to_owned(),
-                share: self.counts[i] as f32 / loaded as f32,
-                confidence: self.confidence[i] / self.counts[i] as f32,
-            })
-            .collect();
-        shares.sort_by(|a, b| b.share.total_cmp(&a.share));
-        shares
     }
 }
 

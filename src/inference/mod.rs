@@ -8,6 +8,7 @@
 //!   taxonomy (labels are its ids, in order), what each session reports (input and output
 //!   names, types, shapes) and what the pool needs; any disagreement is refused with the model,
 //!   the field, what was expected and what was found.
+//! - [`composition`]: which goods a load holds, voted stack by stack from the tiles' probabilities.
 //! - [`pool`]: the [`InferencePool`], worker threads that each own a session of every model and
 //!   take requests from a bounded queue, in batches of at most `max_batch` tiles.
 //!
@@ -28,6 +29,7 @@
 //! with a logged error, when the library or the machine has no CUDA.
 
 pub mod analysis;
+pub mod composition;
 pub mod engine;
 pub mod manifest;
 pub mod pool;

@@ -261,7 +261,7 @@ mod tests {
 
     #[test]
     fn small_or_unsure_shares_are_not_goods() {
-        let mut a = analysis(&[("textiles", 0.95), ("tobacco", 0.05)], 10_000.0, 0.0);
+        let mut a = analysis(&[("textiles", 0.96), ("tobacco", 0.04)], 10_000.0, 0.0);
         assert!(codes(&verdict(&a, &metadata())).is_empty());
         a.composition = vec![
             CategoryShare { category: "textiles".into(), share: 0.7, confidence: 0.9 },
@@ -280,17 +280,17 @@ mod tests {
 
     #[test]
     fn goods_filling_part_of_one_container_of_a_twin_load_count() {
-        let mut a = analysis(&[("textiles", 0.92), ("bottled_liquids", 0.08)], 10_000.0, 0.0);
+        let mut a = analysis(&[("textiles", 0.96), ("bottled_liquids", 0.04)], 10_000.0, 0.0);
         let mut second = a.containers[0].clone();
         a.containers[0].composition = vec![CategoryShare { category: "textiles".into(), share: 1.0, confidence: 0.9 }];
         second.composition = vec![
-            CategoryShare { category: "textiles".into(), share: 0.84, confidence: 0.9 },
-            CategoryShare { category: "bottled_liquids".into(), share: 0.16, confidence: 0.9 },
+            CategoryShare { category: "textiles".into(), share: 0.92, confidence: 0.9 },
+            CategoryShare { category: "bottled_liquids".into(), share: 0.08, confidence: 0.9 },
         ];
         a.containers.push(second);
         let v = verdict(&a, &metadata());
         assert_eq!(codes(&v), [ReasonCode::UndeclaredGoods]);
-        assert!(v.reasons[0].sentence.contains("16 % of container 2's load"), "{}", v.reasons[0].sentence);
+        assert!(v.reasons[0].sentence.contains("8 % of container 2's load"), "{}", v.reasons[0].sentence);
         assert_eq!(v.reasons[0].evidence["container"], 1);
         // One container: its share is the load's, and a small one stays below the bar.
         a.containers.truncate(1);
