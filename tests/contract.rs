@@ -70,6 +70,11 @@ fn valid_document_parses() {
     );
     assert_eq!(metadata.declaration.items[0].hs_code.as_str(), "610910");
     assert_eq!(metadata.declaration.gross_weight_kg(), 5500.5);
+    assert_eq!(metadata.declaration.items[0].container, None);
+
+    // A declaration may say which container each item travels in, in any spelling of its number.
+    let named = parse_with("/declaration/items/0/container", Some(json!("csqu 305438-3"))).unwrap();
+    assert_eq!(named.declaration.items[0].container.as_ref(), Some(&named.containers[0].number));
 }
 
 #[test]
@@ -156,6 +161,13 @@ fn one_mistake_names_its_field() {
             &["declaration.items[0].gross_weight_kg", "declaration.items"],
             "up to 72000, got 1000000000",
         ),
+        (
+            "/declaration/items/1/container",
+            Some(json!("MSKU9070323")),
+            &["declaration.items[1].container"],
+            "MSKU9070323 is not a container of this scan (CSQU3054383)",
+        ),
+        ("/declaration/items/1/container", Some(json!("MSKU9070324")), &["declaration.items[1].container"], "check digit"),
         ("/pixel_pich_mm", Some(json!(5)), &["pixel_pich_mm"], "unknown field `pixel_pich_mm`"),
         ("/energies_mev/medium", Some(json!(5)), &["energies_mev.medium"], "unknown field `medium`"),
         ("/declaration/items/0/weight", Some(json!(5)), &["declaration.items[0].weight"], "expected one of"),

@@ -62,6 +62,19 @@ fn every_scenario_and_layout_meets_the_contract() {
             if scenario == Scenario::DeclaredEmptyButLoaded {
                 assert!(scan.truth.containers[0].declared_empty && !scan.truth.containers[0].contents.is_empty());
             }
+            // A twin load's items name the container they travel in; a single container's need not.
+            for item in &scan.metadata.declaration.items {
+                let container = item.container.as_ref().map(|n| scan.truth.containers.iter().position(|c| c.number == n.as_str()));
+                match layout {
+                    Layout::TwinTwenty => assert!(matches!(container, Some(Some(_))), "{scenario:?}: {item:?}"),
+                    _ => assert_eq!(container, None, "{scenario:?}: {item:?}"),
+                }
+            }
+            let items_of = |i: usize| scan.metadata.declaration.items.iter().filter(|item| item.container.as_ref().is_some_and(|n| n.as_str() == scan.truth.containers[i].number)).count();
+            if layout == Layout::TwinTwenty && scenario == Scenario::Honest {
+                let declared = |i: usize| scan.truth.containers[i].contents.iter().filter(|c| c.declared).count();
+                assert_eq!((items_of(0), items_of(1)), (declared(0), declared(1)), "{:?}", scan.metadata.declaration.items);
+            }
         }
     }
 }

@@ -102,7 +102,7 @@ export function createDetails(goods) {
       return h("li", { class: notSeen || unknown ? "mismatch" : null },
         h("span", { class: "what" }, item.description),
         h("span", { class: "detail" }, `HS ${item.hs_code} · ${category ? nameOf(category) : "not in the goods list"}`),
-        h("span", { class: "detail" }, `${item.quantity} ${item.unit} · ${tonnes(item.gross_weight_kg)}`),
+        h("span", { class: "detail" }, `${item.quantity} ${item.unit} · ${tonnes(item.gross_weight_kg)}${item.container ? ` · in ${item.container}` : ""}`),
         notSeen ? tag("not seen in the image") : null,
         unknown ? tag("cannot be checked", "warn") : null);
     }));

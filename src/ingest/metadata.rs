@@ -74,6 +74,11 @@ pub struct DeclaredItem {
     pub quantity: f64,
     pub unit: String,
     pub gross_weight_kg: f64,
+    /// The container the goods travel in, one of the scan's `containers`, as a declaration's
+    /// container list states it. Absent when the declaration does not say; then the goods may
+    /// be in any of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<ContainerNumber>,
 }
 
 /// ISO 6346 size and type code such as `22G1` or `45G1`.
@@ -253,7 +258,7 @@ impl ScanMetadata {
         );
         self.check_energies(&mut check);
         self.check_containers(&mut check);
-        self.declaration.check(&mut check, self.containers.len());
+        self.declaration.check(&mut check, &self.containers);
         check.finish()
     }
 
@@ -301,7 +306,8 @@ impl Declaration {
         self.items.iter().map(|i| i.gross_weight_kg).fold(0.0, |a, b| a + b)
     }
 
-    fn check(&self, check: &mut Checker, containers: usize) {
+    fn check(&self, check: &mut Checker, scanned: &[ContainerInfo]) {
+        let containers = scanned.len();
         check.text("declaration.number", &self.number, 64);
         check.text("declaration.declarant", &self.declarant, 200);
         if self.empty {
@@ -317,7 +323,14 @@ impl Declaration {
             format!("at most {MAX_ITEMS} items, got {}", self.items.len())
         });
         for (i, item) in self.items.iter().enumerate().take(MAX_ITEMS) {
-            item.check(check, &format!("declaration.items[{i}]"));
+            let path = format!("declaration.items[{i}]");
+            item.check(check, &path);
+            if let Some(number) = &item.container {
+                check.that(scanned.iter().any(|c| &c.number == number), &format!("{path}.container"), || {
+                    let numbers: Vec<String> = scanned.iter().map(|c| c.number.to_string()).collect();
+                    format!("{number} is not a container of this scan ({})", numbers.join(", "))
+                });
+            }
         }
         let total = self.gross_weight_kg();
         let limit = MAX_GROSS_KG_PER_CONTAINER * containers.max(1) as f64;

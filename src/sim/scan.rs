@@ -153,7 +153,9 @@ pub fn simulate(options: &SimOptions, index: u64, taxonomy: &Taxonomy) -> Simula
 
         let (contents, objects) = load_container(&mut canvas, &hold, &plan, taxonomy, tobacco_label, &mut rng);
         let cargo_mass_kg = canvas.cargo_mass_in_kg(hold.x0 - 1.0, hold.x1 + 1.0, hold.floor_z - 1.0, hold.ceiling_z + 1.0);
-        items.extend(declared_items(&plan, &contents, taxonomy, &mut rng));
+        // A twin load's declaration says which container each item travels in.
+        let container = (lengths.len() > 1).then(|| number.clone());
+        items.extend(declared_items(&plan, &contents, taxonomy, &mut rng).into_iter().map(|item| DeclaredItem { container: container.clone(), ..item }));
         declared_empty &= plan.declared_empty;
         concealed.extend(objects.into_iter().map(|o| ConcealedTruth {
             kind: o.kind,
@@ -281,6 +283,7 @@ fn declared_items(plan: &ContainerPlan, contents: &[ContentTruth], taxonomy: &Ta
                 quantity,
                 unit: example.unit.clone(),
                 gross_weight_kg: weight,
+                container: None,
             })
         })
         .collect()

@@ -12,12 +12,11 @@ use crate::taxonomy::Taxonomy;
 pub fn triage(analysis: &Analysis, metadata: &ScanMetadata, taxonomy: &Taxonomy, config: &TriageConfig) -> Verdict {
     let mut reasons = Vec::new();
     let declaration = &metadata.declaration;
-    let mut declared = BTreeSet::new();
+    // Each declared category with the container its item names, if it names one.
+    let mut declared_items = Vec::new();
     for item in &declaration.items {
         match taxonomy.category_of(&item.hs_code) {
-            Some(index) => {
-                declared.insert(taxonomy.categories[index].id.as_str());
-            }
+            Some(index) => declared_items.push((taxonomy.categories[index].id.as_str(), item.container.as_ref())),
             None => reasons.push(Reason {
                 code: ReasonCode::UnknownHsCode,
                 sentence: format!("HS code {} ({}) is not in the goods taxonomy: the image cannot confirm it.", item.hs_code, item.description),
@@ -26,6 +25,12 @@ pub fn triage(analysis: &Analysis, metadata: &ScanMetadata, taxonomy: &Taxonomy,
             }),
         }
     }
+    let declared: BTreeSet<&str> = declared_items.iter().map(|&(category, _)| category).collect();
+    // Goods declared for container `index`: the items that name it and those that name none.
+    let declared_in = |index: usize| -> BTreeSet<&str> {
+        let number = metadata.containers.get(index).map(|c| &c.number);
+        declared_items.iter().filter(|(_, container)| container.is_none() || *container == number).map(|&(c, _)| c).collect()
+    };
     let seen = seen_goods(analysis, config);
     let loaded = analysis.containers.iter().any(|c| c.loaded_share >= config.loaded_above);
 
@@ -38,15 +43,23 @@ pub fn triage(analysis: &Analysis, metadata: &ScanMetadata, taxonomy: &Taxonomy,
             points: config.points.declared_empty_but_loaded,
         });
     } else if !declaration.empty {
-        for goods in seen.iter().filter(|g| !declared.contains(g.category())) {
+        let mut reported = BTreeSet::new();
+        let undeclared = seen.iter().filter(|g| match g.container {
+            Some(index) => !declared_in(index).contains(g.category()),
+            None => !declared.contains(g.category()),
+        });
+        for goods in undeclared.filter(|g| reported.insert(g.category())) {
             let of_load = match goods.container {
-                Some(index) => format!("of container {}'s load", index + 1),
-                None => "of the load".to_owned(),
+                Some(index) if declared.contains(goods.category()) => {
+                    format!("of container {}'s load but are not declared for it", index + 1)
+                }
+                Some(index) => format!("of container {}'s load but are not declared", index + 1),
+                None => "of the load but are not declared".to_owned(),
             };
             reasons.push(Reason {
                 code: ReasonCode::UndeclaredGoods,
                 sentence: format!(
-                    "{} cover {:.0} % {of_load} but are not declared.",
+                    "{} cover {:.0} % {of_load}.",
                     display_name(taxonomy, goods.category()),
                     100.0 * goods.share.share
                 ),
@@ -176,18 +189,15 @@ impl SeenGoods<'_> {
 
 /// A category counts as seen when it covers `min_share` of the whole load, or of one
 /// container's: in a twin load, goods that fill a fifth of one container are a tenth of the
-/// scan, and would otherwise pass unseen. Each category is listed once, whole load first.
+/// scan, and would otherwise pass unseen; and a declaration may say which container holds
+/// what. Whole load first, then each container of a twin load.
 fn seen_goods<'a>(analysis: &'a Analysis, config: &TriageConfig) -> Vec<SeenGoods<'a>> {
     let counts = |c: &&CategoryShare| c.share >= config.min_share && c.confidence >= config.min_confidence;
     let mut seen: Vec<SeenGoods> =
         analysis.composition.iter().filter(counts).map(|share| SeenGoods { share, container: None }).collect();
     if analysis.containers.len() > 1 {
         for (index, container) in analysis.containers.iter().enumerate() {
-            for share in container.composition.iter().filter(counts) {
-                if !seen.iter().any(|g| g.category() == share.category) {
-                    seen.push(SeenGoods { share, container: Some(index) });
-                }
-            }
+            seen.extend(container.composition.iter().filter(counts).map(|share| SeenGoods { share, container: Some(index) }));
         }
     }
     seen
@@ -197,7 +207,12 @@ fn describe(seen: &[SeenGoods]) -> String {
     if seen.is_empty() {
         return "goods of no clear category".to_owned();
     }
-    seen.iter().map(|g| format!("{} {:.0} %", g.category(), 100.0 * g.share.share)).collect::<Vec<_>>().join(", ")
+    let mut listed = BTreeSet::new();
+    seen.iter()
+        .filter(|g| listed.insert(g.category()))
+        .map(|g| format!("{} {:.0} %", g.category(), 100.0 * g.share.share))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -290,12 +305,48 @@ mod tests {
         a.containers.push(second);
         let v = verdict(&a, &metadata());
         assert_eq!(codes(&v), [ReasonCode::UndeclaredGoods]);
-        assert!(v.reasons[0].sentence.contains("8 % of container 2's load"), "{}", v.reasons[0].sentence);
+        assert!(v.reasons[0].sentence.contains("8 % of container 2's load but are not declared."), "{}", v.reasons[0].sentence);
         assert_eq!(v.reasons[0].evidence["container"], 1);
         // One container: its share is the load's, and a small one stays below the bar.
         a.containers.truncate(1);
         a.containers[0].composition = a.composition.clone();
         assert!(codes(&verdict(&a, &metadata())).is_empty());
+    }
+
+    #[test]
+    fn a_declaration_that_names_containers_is_checked_container_by_container() {
+        const TWIN: &str = r#"{"format_version": 1, "station_id": "S1", "station_scan_id": "A-2",
+            "captured_at": "2026-05-01T10:00:00Z", "energies_mev": {"high": 6, "low": 4},
+            "containers": [{"number": "CSQU3054383", "iso_type": "22G1"}, {"number": "MSKU9070323", "iso_type": "22G1"}],
+            "declaration": {"number": "D2", "declarant": "X", "items": [
+                {"hs_code": "610910", "description": "T-shirts", "quantity": 10, "unit": "cartons", "gross_weight_kg": 5000},
+                {"hs_code": "240120", "description": "Tobacco", "quantity": 10, "unit": "bales", "gross_weight_kg": 5000}]}}"#;
+        let twin = ScanMetadata::from_json(TWIN.as_bytes()).unwrap();
+        let share = |category: &str, share: f32| CategoryShare { category: category.into(), share, confidence: 0.9 };
+        // Tobacco in both containers: a fifth of the first's load, all of the second's.
+        let mut a = analysis(&[("tobacco", 0.6), ("textiles", 0.4)], 10_000.0, 0.0);
+        let mut second = a.containers[0].clone();
+        a.containers[0].composition = vec![share("textiles", 0.8), share("tobacco", 0.2)];
+        second.composition = vec![share("tobacco", 1.0)];
+        a.containers.push(second);
+        // Without container numbers the declaration covers both: only the high-risk note.
+        assert_eq!(codes(&verdict(&a, &twin)), [ReasonCode::HighRiskGoods]);
+
+        let mut named = twin.clone();
+        named.declaration.items[0].container = Some(named.containers[0].number.clone());
+        named.declaration.items[1].container = Some(named.containers[1].number.clone());
+        let v = verdict(&a, &named);
+        assert_eq!(codes(&v), [ReasonCode::UndeclaredGoods, ReasonCode::HighRiskGoods]);
+        assert!(
+            v.reasons[0].sentence.contains("cover 20 % of container 1's load but are not declared for it"),
+            "{}",
+            v.reasons[0].sentence
+        );
+        assert_eq!(v.reasons[0].evidence["container"], 0);
+
+        // An item that names no container may be in either.
+        named.declaration.items[1].container = None;
+        assert_eq!(codes(&verdict(&a, &named)), [ReasonCode::HighRiskGoods]);
     }
 
     #[test]
