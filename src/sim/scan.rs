@@ -11,7 +11,7 @@ use super::cargo::{self, Goods, Hold};
 use super::concealment::{self, ConcealmentKind};
 use super::container;
 use super::detector::{Detector, Dose, gaussian};
-use super::scenario::{ContainerPlan, Scenario};
+use super::scenario::{ContainerPlan, Scenario, random_goods};
 use super::truck;
 use super::truth::{ConcealedTruth, ContainerTruth, ContentTruth, GroundTruth};
 use crate::imaging::PixelBox;
@@ -229,13 +229,23 @@ fn load_container(
     let start = hold.x0 + plan.front_gap;
     let usable = hold.x1 - start;
     let mut contents = Vec::new();
+    let declared: Vec<Goods> = plan.loads.iter().filter(|l| l.declared).map(|l| l.goods).collect();
     for load in &plan.loads {
         let (from, to) = (start + usable * load.span.0, start + usable * load.span.1);
         let before = canvas.cargo_mass_kg();
-        let loaded = cargo::load(canvas, hold, from, to, plan.fill, load.goods, label(taxonomy, load.goods.id()), rng);
+        let mut goods = load.goods;
+        let mut loaded = cargo::load(canvas, hold, from, to, plan.fill, goods, label(taxonomy, goods.id()), rng);
+        // A stretch of undeclared goods too short or too light for one unit of them (a car in
+        // 90 cm) would stay empty while the scan claims undeclared goods: other goods go there.
+        let mut tried = vec![goods];
+        while !load.declared && loaded.units == 0 && tried.len() < Goods::ALL.len() {
+            goods = random_goods(rng, |g| !tried.contains(&g) && !declared.contains(&g));
+            tried.push(goods);
+            loaded = cargo::load(canvas, hold, from, to, plan.fill, goods, label(taxonomy, goods.id()), rng);
+        }
         let (x0, x1) = canvas.cols(from, to);
         contents.push(ContentTruth {
-            goods: load.goods,
+            goods,
             declared: load.declared,
             mass_kg: canvas.cargo_mass_kg() - before,
             units: loaded.units,

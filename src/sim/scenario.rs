@@ -194,7 +194,7 @@ impl ContainerPlan {
     }
 }
 
-fn random_goods(rng: &mut impl Rng, allowed: impl Fn(Goods) -> bool) -> Goods {
+pub(super) fn random_goods(rng: &mut impl Rng, allowed: impl Fn(Goods) -> bool) -> Goods {
     let choices: Vec<Goods> = Goods::ALL.into_iter().filter(|&g| allowed(g)).collect();
     *choices.choose(rng).unwrap_or(&Goods::Textiles)
 }
