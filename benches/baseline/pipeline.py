@@ -477,10 +477,41 @@ def cargo_mass(high: np.ndarray, interior: Box, pitch_mm: float) -> dict:
 # --- merging (src/inference/engine.rs `Engine::merge`) -----------------------------------------
 
 
-def _votes(models: Models, best: np.ndarray, confidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Tiles counted by their most probable category, with the probabilities that won."""
+# Columns on each side whose loaded tiles a column's vote takes in (`NEIGHBOUR_COLUMNS`).
+NEIGHBOUR_COLUMNS = 2
+
+
+def _most_probable(p: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Index of the largest value; of equal ones the last, as Rust's `max_by`."""
+    return p.shape[axis] - 1 - np.argmax(np.flip(p, axis=axis), axis=axis)
+
+
+def _votes(models: Models, probabilities: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One container's tiles counted stack by stack (src/inference/composition.rs
+    `Votes::by_stack`): a tile most likely empty counts as empty; the loaded tiles of each
+    column sum their probabilities with NEIGHBOUR_COLUMNS columns on each side, "empty" left
+    out, and count for the winner with its share of the sum as confidence."""
     n = len(models.labels)
-    return np.bincount(best, minlength=n), np.bincount(best, weights=confidence, minlength=n)
+    counts, confidence = np.zeros(n, np.int64), np.zeros(n)
+    best = _most_probable(probabilities)
+    empty = best == models.empty if models.empty is not None else np.zeros(len(best), bool)
+    if empty.any():
+        counts[models.empty] += int(empty.sum())
+        confidence[models.empty] += float(probabilities[empty, models.empty].sum())
+    columns, column_of = np.unique(x, return_inverse=True)
+    sums = np.zeros((len(columns), n), np.float32)
+    np.add.at(sums, column_of[~empty], probabilities[~empty])
+    loaded = np.bincount(column_of[~empty], minlength=len(columns))
+    for c in np.flatnonzero(loaded):
+        around = sums[max(0, c - NEIGHBOUR_COLUMNS) : c + NEIGHBOUR_COLUMNS + 1].sum(axis=0)
+        if models.empty is not None:
+            around[models.empty] = 0.0
+        total = around.sum()
+        if total > 0:
+            winner = int(_most_probable(around))
+            counts[winner] += loaded[c]
+            confidence[winner] += float(around[winner] / total) * loaded[c]
+    return counts, confidence
 
 
 def _composition(models: Models, counts: np.ndarray, confidence: np.ndarray) -> list[dict]:
@@ -592,15 +623,12 @@ def analyse(models: Models, high_bytes: bytes, low_bytes: bytes | None, meta: Me
     maps, scores = run_model(models.anomaly, t.data)
     lap("anomaly")
 
-    # The most probable category of each tile; of equal ones the last, as Rust's `max_by`.
     labels = probabilities.shape[1]
-    best = labels - 1 - np.argmax(probabilities[:, ::-1], axis=1)
-    confidence = probabilities[np.arange(len(best)), best]
     height, width = high.shape
     per_container, all_counts, all_confidence = [], np.zeros(labels, np.int64), np.zeros(labels)
     for index, c in enumerate(containers):
         mine = t.region == index
-        counts, conf = _votes(models, best[mine], confidence[mine])
+        counts, conf = _votes(models, probabilities[mine], t.x[mine])
         all_counts += counts
         all_confidence += conf
         per_container.append(
