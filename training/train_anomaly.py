@@ -16,7 +16,7 @@ from training.models import DefectSegmenter, SegmenterExport
 from training.synthetic import add_defects
 
 SEED = 4321
-EPOCHS = 12
+EPOCHS = 16
 TILES_PER_EPOCH = 100_000  # a fresh sample of the honest train tiles each epoch
 BATCH = 128
 LEARNING_RATE = 3e-3
