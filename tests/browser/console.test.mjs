@@ -27,7 +27,7 @@ const WALL_SAMPLE = path.join(ROOT, "samples/SIM-6f-000010");
 
 const LAPTOP = { width: 1366, height: 768 };
 
-let work, server, base, browser, page, ben;
+let work, server, base, browser, page, ben, twinSample;
 const keys = new Map();
 const consoleErrors = [];
 
@@ -109,10 +109,14 @@ before(async () => {
   // A dual-energy scan whose load is not what was declared: red, with material colouring.
   run(["simulate", "--out", path.join(work, "sim"), "--count", "1", "--seed", "4242", "--scenario", "misdeclared", "--container", "20"]);
   SAMPLES.push(path.join(work, "sim", fs.readdirSync(path.join(work, "sim"))[0]));
+  // Two 20 ft containers whose declaration names each item's container, with undeclared goods.
+  run(["simulate", "--out", path.join(work, "twin"), "--count", "1", "--seed", "4343", "--scenario", "undeclared",
+    "--container", "2x20", "--single-energy"]);
+  twinSample = path.join(work, "twin", fs.readdirSync(path.join(work, "twin"))[0]);
 
   const store = { SCANTRIAGE_DATA_DIR: dataDir };
   for (const name of ["ana", "ben"]) run(["users", "add", name, "--role", "officer"], { ...store, SCANTRIAGE_PASSWORD: PASSWORD });
-  for (const dir of [...SAMPLES, LATE_SAMPLE, WALL_SAMPLE]) {
+  for (const dir of [...SAMPLES, LATE_SAMPLE, WALL_SAMPLE, twinSample]) {
     const station = JSON.parse(fs.readFileSync(path.join(dir, "meta.json"), "utf8")).station_id;
     if (!keys.has(station)) keys.set(station, run(["keys", "create", "--station", station], store).match(/stk_\w+/)[0]);
   }
@@ -304,6 +308,16 @@ test("an officer triages a red scan in the console", { timeout: 240_000 }, async
   assert.match((await page.locator("#reasons .sentence").allInnerTexts()).join(" "), /A wall stands across container 1's hold/);
   assert.match(await page.getAttribute("#viewport", "aria-label"), /1 wall across the hold marked/);
   await shot("08-false-wall");
+
+  // A twin load: each declared item says which container it travels in.
+  const twin = await upload(twinSample);
+  const twinScan = await ben("GET", `/api/v1/scans/${twin.id}`);
+  assert.notEqual(twinScan.verdict.lane, "green", JSON.stringify(twinScan.verdict));
+  await page.locator(".entry", { hasText: twinScan.containers }).click();
+  await until("the twin scan", async () => (await text("#scan-title")) === twinScan.containers);
+  const named = twinScan.metadata.declaration.items.map((item) => item.container);
+  assert.equal(named.length, 3);
+  assert.deepEqual((await page.locator("#declared li").allInnerTexts()).map((t) => t.match(/in ([A-Z]{4}\d{7})/)?.[1]), named);
 
   // The shortcuts are listed on the page.
   await page.keyboard.press("?");
