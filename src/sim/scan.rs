@@ -154,8 +154,8 @@ pub fn simulate(options: &SimOptions, index: u64, taxonomy: &Taxonomy) -> Simula
         let (contents, objects) = load_container(&mut canvas, &hold, &plan, taxonomy, tobacco_label, &mut rng);
         let cargo_mass_kg = canvas.cargo_mass_in_kg(hold.x0 - 1.0, hold.x1 + 1.0, hold.floor_z - 1.0, hold.ceiling_z + 1.0);
         // A twin load's declaration says which container each item travels in.
-        let container = (lengths.len() > 1).then(|| number.clone());
-        items.extend(declared_items(&plan, &contents, taxonomy, &mut rng).into_iter().map(|item| DeclaredItem { container: container.clone(), ..item }));
+        let container = (lengths.len() > 1).then_some(&number);
+        items.extend(declared_items(&plan, &contents, container, taxonomy, &mut rng));
         declared_empty &= plan.declared_empty;
         concealed.extend(objects.into_iter().map(|o| ConcealedTruth {
             kind: o.kind,
@@ -264,7 +264,13 @@ fn load_container(
 }
 
 /// The declaration lines a declarant would write for this plan.
-fn declared_items(plan: &ContainerPlan, contents: &[ContentTruth], taxonomy: &Taxonomy, rng: &mut ChaCha8Rng) -> Vec<DeclaredItem> {
+fn declared_items(
+    plan: &ContainerPlan,
+    contents: &[ContentTruth],
+    container: Option<&ContainerNumber>,
+    taxonomy: &Taxonomy,
+    rng: &mut ChaCha8Rng,
+) -> Vec<DeclaredItem> {
     if plan.declared_empty {
         return Vec::new();
     }
@@ -293,7 +299,7 @@ fn declared_items(plan: &ContainerPlan, contents: &[ContentTruth], taxonomy: &Ta
                 quantity,
                 unit: example.unit.clone(),
                 gross_weight_kg: weight,
-                container: None,
+                container: container.cloned(),
             })
         })
         .collect()
