@@ -295,6 +295,35 @@ async fn a_rejected_scan_goes_to_rejected_with_the_reason_and_is_not_sent_again(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scans_wait_in_pending_while_the_key_is_refused_and_go_once_it_is_fixed() {
+    let watch = tempfile::tempdir().unwrap();
+    let station = "STATION-REVOKED";
+    let ids = ["REVOKED-1", "REVOKED-2"];
+    let folders = export_samples(watch.path(), station, &ids);
+    let accounts = SERVER.accounts().await;
+    let (key_id, revoked) = accounts.create_station_key(station).await.unwrap();
+    accounts.revoke_station_key(&key_id).await.unwrap();
+
+    let output = upload_command(&revoked, vec!["--url".into(), SERVER.url.clone(), folders[0].display().to_string()]).await;
+    assert!(!output.status.success());
+    assert!(text(&output.stdout).contains("not uploaded: HTTP 401: the service refuses the station key"), "{}", text(&output.stdout));
+
+    // A refused key is the station's problem, not the scans': they wait, none is rejected.
+    let config = agent_config(watch.path());
+    let (pending, done, rejected) = (config.spool.join("pending"), config.spool.join("done"), config.spool.join("rejected"));
+    let refused = StationClient::new(&SERVER.url, revoked.parse().unwrap(), Duration::from_secs(60)).unwrap();
+    let summary = run_agent(&refused, &config, || names(&pending).len() == 2).await;
+    assert_eq!((summary.uploaded, summary.rejected), (0, 0), "{summary:?}");
+    assert!(summary.failed_attempts >= 1, "{summary:?}");
+    assert_eq!((names(&pending), names(&rejected)), (ids.map(String::from).to_vec(), vec![]));
+
+    let client = station_client(&SERVER.url, station).await;
+    let summary = run_agent(&client, &config, || names(&done).len() == 2).await;
+    assert_eq!(summary, Summary { uploaded: 2, ..Summary::default() });
+    assert_eq!(scans_on_server(station, &ids).await, (2, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scans_left_pending_by_a_crash_are_sent_again_on_restart_and_answered_as_duplicates() {
     let watch = tempfile::tempdir().unwrap();
     let station = "STATION-CRASH";

@@ -88,7 +88,10 @@ async fn upload_each(client: &StationClient, paths: &[PathBuf], wait: Option<u64
             }
             Outcome::Retry(transient) => {
                 failed += 1;
-                format!("not uploaded after {attempts} attempts: {}", transient.reason)
+                match transient.needs_operator {
+                    true => format!("not uploaded: {}", transient.reason),
+                    false => format!("not uploaded after {attempts} attempts: {}", transient.reason),
+                }
             }
         };
         println!("{}: {result}", path.display());

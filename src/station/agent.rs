@@ -163,7 +163,11 @@ impl<'a> Agent<'a> {
                 self.summary.failed_attempts += 1;
                 let delay = self.backoff.next_delay(transient.retry_after);
                 self.retry_at = Instant::now() + delay;
-                tracing::warn!(scan = %name(&scan), reason = %transient.reason, retry_in = ?delay, "upload failed; will retry");
+                if transient.needs_operator {
+                    tracing::error!(scan = %name(&scan), reason = %transient.reason, retry_in = ?delay, "upload refused; will retry");
+                } else {
+                    tracing::warn!(scan = %name(&scan), reason = %transient.reason, retry_in = ?delay, "upload failed; will retry");
+                }
                 self.queue.push_back(scan);
             }
         }

@@ -95,6 +95,8 @@ pub struct Transient {
     pub reason: String,
     /// The service's `Retry-After`.
     pub retry_after: Option<Duration>,
+    /// Waiting alone will not help: the station's key or service URL must be fixed.
+    pub needs_operator: bool,
 }
 
 /// Uploads scans to one service with one station key.
@@ -151,14 +153,14 @@ impl StationClient {
             .multipart(form);
         let response = match request.send().await {
             Ok(response) => response,
-            Err(error) => return Outcome::Retry(Transient { reason: error_chain(&error), retry_after: None }),
+            Err(error) => return Outcome::Retry(Transient { reason: error_chain(&error), retry_after: None, needs_operator: false }),
         };
         let status = response.status();
         let retry_after = retry_after(response.headers());
         match response.bytes().await {
             Ok(body) => classify(status, retry_after, &body),
             // The scan may be stored already; the idempotent retry will say so.
-            Err(error) => Outcome::Retry(Transient { reason: error_chain(&error), retry_after }),
+            Err(error) => Outcome::Retry(Transient { reason: error_chain(&error), retry_after, needs_operator: false }),
         }
     }
 }
@@ -176,11 +178,17 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// What an answer means for the scan. Client errors are final (the same request gets the same
-/// answer), except 408 and 429 which are about timing; server errors, and anything the
-/// station cannot read as the service's answer, are retried.
+/// answer), except 408 and 429 which are about timing, and 401 which is about the station's
+/// key, not the scan; server errors, and anything the station cannot read as the service's
+/// answer, are retried.
 pub fn classify(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> Outcome {
     let json = serde_json::from_slice::<Value>(body).ok();
-    let transient = |reason: String| Outcome::Retry(Transient { reason, retry_after });
+    let transient = |reason: String| Outcome::Retry(Transient { reason, retry_after, needs_operator: false });
+    let operator = |reason: String| Outcome::Retry(Transient { reason, retry_after, needs_operator: true });
+    if status == StatusCode::UNAUTHORIZED {
+        let reason = "HTTP 401: the service refuses the station key (unknown, revoked or expired); fix the key, the scan waits";
+        return operator(reason.into());
+    }
     if status.is_success() {
         return match json.as_ref().and_then(receipt) {
             Some(receipt) => Outcome::Done(receipt),
@@ -195,7 +203,7 @@ pub fn classify(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) 
         return Outcome::Rejected(Rejection { status: Some(status), error });
     }
     if status.is_redirection() {
-        return transient(format!("HTTP {}: the service URL redirects elsewhere; check it", status.as_u16()));
+        return operator(format!("HTTP {}: the service URL redirects elsewhere; check it", status.as_u16()));
     }
     let message = json.as_ref().and_then(|j| j["error"]["message"].as_str().map(str::to_owned));
     transient(format!("HTTP {}: {}", status.as_u16(), message.unwrap_or_else(|| excerpt(body))))
@@ -268,7 +276,7 @@ mod tests {
     #[test]
     fn client_errors_are_final_with_the_service_document() {
         let body = r#"{"error": {"code": "invalid_metadata", "message": "invalid scan metadata: station_id: missing", "details": []}}"#;
-        for status in [400, 401, 403, 409, 413, 415, 422] {
+        for status in [400, 403, 409, 413, 415, 422] {
             let rejection = rejected(status, body);
             assert_eq!(rejection.error["error"]["code"], "invalid_metadata");
         }
@@ -285,10 +293,13 @@ mod tests {
         assert_eq!(transient.retry_after, Some(Duration::from_secs(5)));
         assert_eq!(transient.reason, "HTTP 503: 64 scans are waiting");
         for status in [408, 429, 500, 502, 504] {
-            retried(status, None, "");
+            assert!(!retried(status, None, "").needs_operator);
         }
         assert!(retried(200, None, "<html>portal login</html>").reason.contains("not a scan receipt"));
-        assert!(retried(302, None, "").reason.contains("redirects"));
+        let redirect = retried(302, None, "");
+        assert!(redirect.reason.contains("redirects") && redirect.needs_operator);
+        let refused_key = retried(401, None, r#"{"error": {"code": "unauthorized", "message": "unknown key"}}"#);
+        assert!(refused_key.reason.contains("station key") && refused_key.needs_operator);
     }
 
     #[test]

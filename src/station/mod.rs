@@ -33,7 +33,7 @@ pub async fn upload_with_retries(
         attempts += 1;
         let outcome = client.send(folder, wait).await;
         let Outcome::Retry(transient) = &outcome else { return (outcome, attempts) };
-        if attempts >= max_attempts {
+        if attempts >= max_attempts || transient.needs_operator {
             return (outcome, attempts);
         }
         let delay = backoff.next_delay(transient.retry_after);
