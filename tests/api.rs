@@ -155,6 +155,14 @@ async fn scenario_scans_land_in_their_lanes_and_officers_work_them() {
     let stats: Value = get(server, &ana, "/api/v1/stats").await.json().await.unwrap();
     assert_eq!(stats["by_state"]["closed"], 1, "{stats}");
 
+    // Supervisors hand scans to officers, and only to users who exist.
+    let next = entries[1]["id"].as_str().unwrap();
+    let (status, refused) = post(server, &sue, &format!("/api/v1/scans/{next}/assign"), json!({ "officer": "bne" })).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("unknown_officer")), "{refused}");
+    let (status, assigned) = post(server, &sue, &format!("/api/v1/scans/{next}/assign"), json!({ "officer": "ben" })).await;
+    assert_eq!(status, StatusCode::OK, "{assigned}");
+    assert_eq!(assigned["claim"]["officer"], "ben");
+
     // Images for people: grayscale, material colouring of dual-energy scans, the heatmap layer.
     let dual = scans["SIM-65-000000"]["id"].as_str().unwrap();
     for query in ["", "?mode=material&window=4&level=2", "?energy=low"] {

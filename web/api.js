@@ -62,11 +62,15 @@ export function queue({ lane, state }) {
 
 export const claimNext = () => call("/api/v1/queue/next", { method: "POST", body: {} });
 export const scan = (id) => call(scanPath(id));
+export const stats = () => call("/api/v1/stats");
 export const audit = (id) => call(`${scanPath(id)}/audit`);
 export const claim = (id) => call(`${scanPath(id)}/claim`, { method: "POST", body: {} });
 export const release = (id) => call(`${scanPath(id)}/release`, { method: "POST" });
+export const assign = (id, officer) => call(`${scanPath(id)}/assign`, { method: "POST", body: { officer } });
 export const decide = (id, decision, notes) =>
   call(`${scanPath(id)}/decision`, { method: "POST", body: { decision, notes } });
+export const recordOutcome = (id, outcome, notes) =>
+  call(`${scanPath(id)}/outcome`, { method: "POST", body: { outcome, notes } });
 
 /** The server-rendered view of a scan; `window`/`level` are left to the server's defaults when absent. */
 export function imageUrl(id, { mode, window, level }) {

@@ -9,6 +9,7 @@ import { createViewer } from "./viewer.js";
 import { createDetails } from "./details.js";
 import { createReview } from "./review.js";
 import { installShortcuts } from "./keys.js";
+import { installStats } from "./stats.js";
 
 // The session cookie is HttpOnly: this remembers only whether to ask the server for a session
 // on load, so that a first visit goes straight to the sign-in form instead of a refused request.
@@ -80,6 +81,7 @@ const queue = createQueue({ open, officer: () => officer?.name, report });
 const viewer = createViewer({ checkSession });
 const details = createDetails(await api.goods());
 const review = createReview({ officer: () => officer, report, changed: reload, decided });
+installStats({ report });
 
 function open(id) {
   const hash = `#/scans/${encodeURIComponent(id)}`;

@@ -36,10 +36,10 @@ export function installShortcuts(actions) {
     const typing = target instanceof HTMLElement && (target.isContentEditable || target.matches("input, textarea, select"));
     if (typing) {
       // Esc leaves a field, so that the next key is a shortcut again.
-      if (event.key === "Escape" && !help.open) target.blur();
+      if (event.key === "Escape" && !document.querySelector("dialog[open]")) target.blur();
       return;
     }
-    if (help.open || $("console").hidden) return;
+    if (document.querySelector("dialog[open]") || $("console").hidden) return;
     const binding = BINDINGS.find((b) => b.keys.includes(event.key));
     if (!binding) return;
     event.preventDefault();

@@ -1,4 +1,5 @@
-// The officer's part: claim, release, decide, and the scan's history. The buttons follow the
+// The officer's part: claim, release, assign (supervisors), decide, record what the inspection found, and the scan's
+// history. The buttons follow the
 // review rules (decide only on a scan you hold), but the server has the last word: whatever it
 // refuses is shown with its own message.
 
@@ -10,6 +11,9 @@ export function createReview({ officer, report, changed, decided }) {
   const releaseButton = $("release");
   const form = $("decision-form");
   const fields = $("decision-fields");
+  const assignForm = $("assign-form");
+  const outcomeForm = $("outcome-form");
+  const outcomeFields = $("outcome-fields");
   let scan = null;
   let busy = false;
 
@@ -23,7 +27,9 @@ export function createReview({ officer, report, changed, decided }) {
       case "decided":
       case "closed": {
         const notes = scan.decision_notes ? ` Notes: “${scan.decision_notes}”` : "";
-        const outcome = scan.outcome ? ` Outcome: ${words(scan.outcome)}.` : "";
+        const outcomeNotes = scan.outcome_notes ? ` “${scan.outcome_notes}”` : "";
+        const outcome = scan.outcome
+          ? ` Inspection: ${words(scan.outcome)}, recorded by ${scan.outcome_by}, ${dateTime(scan.outcome_at)}.${outcomeNotes}` : "";
         return `Decided: ${words(scan.decision)}, by ${scan.decided_by}, ${dateTime(scan.decided_at)}.${notes}${outcome}`;
       }
       case "released": return "Released: nothing to check against the declaration.";
@@ -44,6 +50,11 @@ export function createReview({ officer, report, changed, decided }) {
     fields.disabled = busy || !mayDecide;
     form.hidden = !queued;
     $("review-actions").hidden = !queued;
+    assignForm.hidden = !queued || !supervisor();
+    assignForm.querySelector("button").disabled = busy;
+    // Whoever learns what the inspection found records it: no claim is needed once decided.
+    outcomeForm.hidden = scan.state !== "decided";
+    outcomeFields.disabled = busy;
     $("decision-hint").textContent = mayDecide ? ""
       : claim ? `${claim.officer} holds this scan: only they can decide on it.` : "Claim the scan to decide on it.";
   }
@@ -115,12 +126,27 @@ export function createReview({ officer, report, changed, decided }) {
     act((id) => api.decide(id, decision, notes), "Could not record the decision",
       (id, result) => (result ? decided(result) : changed(id)));
   });
+  assignForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const name = $("assign-officer").value.trim();
+    act((id) => api.assign(id, name), "Could not assign the scan", (id, result) => {
+      if (result) assignForm.reset();
+      return changed(id);
+    });
+  });
+  outcomeForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const outcome = new FormData(outcomeForm).get("outcome");
+    const notes = $("outcome-notes").value.trim();
+    act((id) => api.recordOutcome(id, outcome, notes), "Could not record the outcome");
+  });
   claimButton.addEventListener("click", claim);
   releaseButton.addEventListener("click", release);
 
   return {
     show(next, entries) {
       if (next.id !== scan?.id || next.state !== "queued") form.reset();
+      if (next.id !== scan?.id || next.state !== "decided") outcomeForm.reset();
       scan = next;
       render();
       history(entries);

@@ -118,6 +118,7 @@ impl From<ReviewError> for ApiError {
             ReviewError::Contended => Self::new(StatusCode::CONFLICT, "contended", message),
             ReviewError::NotSupervisor => Self::forbidden(message),
             ReviewError::NotesTooLong => Self::bad_request("notes_too_long", message),
+            ReviewError::UnknownAssignee(_) => Self::bad_request("unknown_officer", message),
             ReviewError::Store(e) => e.into(),
         }
     }

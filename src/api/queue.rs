@@ -104,10 +104,10 @@ pub struct AssignRequest {
     officer: String,
 }
 
-/// Hand a scan to an officer (supervisors).
+/// Hand a scan to an officer (supervisors). The officer must be an active user.
 #[utoipa::path(post, path = "/api/v1/scans/{id}/assign", tag = "queue", security(("bearer" = [])), params(("id" = String, Path)),
     request_body = AssignRequest,
-    responses((status = 200, body = ScanView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = ScanView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn assign(
     State(app): State<AppState>,
     SupervisorCaller(supervisor): SupervisorCaller,

@@ -79,6 +79,8 @@ pub enum ReviewError {
     NotClaimed,
     #[error("only a supervisor may assign scans to others")]
     NotSupervisor,
+    #[error("no active user {0} to assign the scan to")]
+    UnknownAssignee(String),
     #[error("an outcome is recorded only for a decided scan; the scan is {0}")]
     NotDecided(ScanState),
     #[error("notes are limited to {MAX_NOTES_CHARS} characters")]
@@ -227,6 +229,13 @@ fn duration_ms(duration: Duration) -> i64 {
 
 /// Carries out an officer's action on a scan and returns the scan as it is afterwards.
 pub async fn act(store: &Store, officer: &Officer, scan_id: &str, action: &Action) -> Result<ScanRecord, ReviewError> {
+    // A claim held by a mistyped or disabled name would block the scan until the lease ends.
+    if let Action::Assign { officer: assignee, .. } = action
+        && officer.may_override_claims()
+        && !store.is_active_user(assignee).await?
+    {
+        return Err(ReviewError::UnknownAssignee(assignee.clone()));
+    }
     // Each round re-reads the scan: a lost race means someone else's change must be judged anew.
     for _ in 0..5 {
         let scan = store.scan(scan_id).await?.ok_or_else(|| ReviewError::NotFound(scan_id.to_owned()))?;

@@ -116,6 +116,7 @@ before(async () => {
 
   const store = { SCANTRIAGE_DATA_DIR: dataDir };
   for (const name of ["ana", "ben"]) run(["users", "add", name, "--role", "officer"], { ...store, SCANTRIAGE_PASSWORD: PASSWORD });
+  run(["users", "add", "sue", "--role", "supervisor"], { ...store, SCANTRIAGE_PASSWORD: PASSWORD });
   for (const dir of [...SAMPLES, LATE_SAMPLE, WALL_SAMPLE, twinSample]) {
     const station = JSON.parse(fs.readFileSync(path.join(dir, "meta.json"), "utf8")).station_id;
     if (!keys.has(station)) keys.set(station, run(["keys", "create", "--station", station], store).match(/stk_\w+/)[0]);
@@ -193,6 +194,7 @@ test("an officer triages a red scan in the console", { timeout: 240_000 }, async
   const { width, height } = scan.analysis.image;
   assert.deepEqual(await page.locator("#xray").evaluate((image) => [image.naturalWidth, image.naturalHeight]), [width, height]);
   assert.deepEqual(await unlabelledControls(), [], "every control has a name");
+  assert.equal(await page.isVisible("#assign-form"), false, "only supervisors assign");
 
   // Anomaly heatmap and region boxes.
   assert.equal(await page.locator("#regions rect.anomaly").count(), scan.analysis.anomaly_regions.length);
@@ -291,6 +293,17 @@ test("an officer triages a red scan in the console", { timeout: 240_000 }, async
   assert.equal(await page.isVisible("#decision-form"), false);
   await shot("07-decided");
 
+  // Whoever learns what the inspection found records it, which closes the scan.
+  await page.check("#outcome-form input[value=seizure]");
+  await page.fill("#outcome-notes", "120 cartons of cigarettes behind the scrap.");
+  await page.click("#outcome-form button[type=submit]");
+  await until("the outcome", async () => /Inspection: seizure, recorded by ana/.test(await text("#review-state")));
+  assert.equal(await page.isVisible("#outcome-form"), false);
+  await until("the outcome in the history", () => page.locator("#audit li[data-action=outcome_recorded]").count());
+  assert.match(await text("#audit li[data-action=outcome_recorded]"), /ana outcome recorded \(decided → closed\) — seizure: “120 cartons/);
+  const closed = await ben("GET", `/api/v1/scans/${entry.id}`);
+  assert.deepEqual([closed.state, closed.outcome, closed.outcome_by], ["closed", "seizure", "ana"]);
+
   // A scan arriving while the officer works shows up without a reload.
   const count = await page.locator(".entry").count();
   await upload(LATE_SAMPLE);
@@ -319,11 +332,22 @@ test("an officer triages a red scan in the console", { timeout: 240_000 }, async
   assert.equal(named.length, 3);
   assert.deepEqual((await page.locator("#declared li").allInnerTexts()).map((t) => t.match(/in ([A-Z]{4}\d{7})/)?.[1]), named);
 
+  // The shift's counts, as the server keeps them.
+  const stats = await ben("GET", "/api/v1/stats");
+  await page.click("#stats-open");
+  const today = Object.keys(stats.by_day).sort().at(-1);
+  const todayRow = page.locator("#stats tr", { hasText: today });
+  const lanes = ["red", "yellow", "green", "none"].map((lane) => String(stats.by_day[today][lane] ?? 0));
+  assert.deepEqual((await todayRow.innerText()).split("\t"), [today, ...lanes]);
+  assert.match(await page.locator("#stats tbody").first().innerText(), /closed\t1/);
+  await shot("09-statistics");
+  await page.keyboard.press("Escape");
+
   // The shortcuts are listed on the page.
   await page.keyboard.press("?");
   await page.locator("#help").waitFor();
   assert.match(await text("#help-keys"), /Claim this scan/);
-  await shot("09-shortcuts");
+  await shot("10-shortcuts");
   await page.keyboard.press("Escape");
 
   // A session that ends sends the officer back to sign in, with the reason.
@@ -331,7 +355,7 @@ test("an officer triages a red scan in the console", { timeout: 240_000 }, async
   await page.keyboard.press("n");
   await page.locator("#signin-message").waitFor();
   assert.match(await text("#signin-message"), /session has expired/);
-  await shot("10-session-expired");
+  await shot("11-session-expired");
 
   // The only errors in the browser's console are the refusals this test provoked.
   const unexpected = consoleErrors.filter((error) => !/status of (401|409)/.test(error));
@@ -355,6 +379,25 @@ test("without the event stream the console keeps up by polling", { timeout: 60_0
   await ben("POST", `/api/v1/scans/${entries[0].id}/claim`, {});
   await until("the claim, by polling", async () => /claimed by you/.test(await first.innerText()), 15_000);
   assert.deepEqual(uncaught, []);
+  await context.close();
+});
+
+test("a supervisor hands a scan to an officer", { timeout: 60_000 }, async () => {
+  const context = await browser.newContext({ viewport: LAPTOP });
+  const supervisor = await context.newPage();
+  await supervisor.goto(base);
+  await signInPage(supervisor, "sue");
+  const { entries } = await ben("GET", "/api/v1/queue");
+  const free = entries.find((entry) => !entry.claim || Date.parse(entry.claim.until) < Date.now());
+  await supervisor.locator(`.entry[data-id="${free.id}"]`).click();
+  await supervisor.locator("#assign-form").waitFor();
+  await supervisor.fill("#assign-officer", "bne");
+  await supervisor.click("#assign-form button[type=submit]");
+  await until("the refusal", async () => /no active user bne/.test(await supervisor.locator("#notice-text").innerText()));
+  await supervisor.fill("#assign-officer", "ben");
+  await supervisor.click("#assign-form button[type=submit]");
+  await until("ben's claim", async () => /Claimed by ben/.test(await supervisor.locator("#claim-state").innerText()));
+  assert.equal((await ben("GET", `/api/v1/scans/${free.id}`)).claim.officer, "ben");
   await context.close();
 });
 

@@ -97,6 +97,16 @@ impl Store {
         Ok(true)
     }
 
+    /// Whether `name` is a user who may sign in (exists and is not disabled).
+    pub async fn is_active_user(&self, name: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT name FROM users WHERE name = $1 AND disabled_at IS NULL")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.error())?;
+        Ok(row.is_some())
+    }
+
     /// A scan's audit log, oldest first.
     pub async fn audit_log(&self, scan_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(
