@@ -226,6 +226,10 @@ async fn retried_uploads_return_the_original_and_changed_ones_conflict() {
     let (status, again) = upload(server, &key, &metadata, &high, low.as_deref(), "").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!((again["scan_id"].clone(), again["duplicate"].clone()), (first["scan_id"].clone(), json!(true)));
+    let (status, settled) = upload(server, &key, &metadata, &high, low.as_deref(), "?wait=30").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((settled["id"].clone(), settled["duplicate"].clone()), (first["scan_id"].clone(), json!(true)), "{settled}");
+    assert!(settled["lane"].is_string(), "{settled}");
 
     metadata["declaration"]["items"][0]["gross_weight_kg"] = json!(1234.0);
     let (status, conflict) = upload(server, &key, &metadata, &high, low.as_deref(), "").await;

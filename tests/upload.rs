@@ -137,6 +137,7 @@ async fn upload_command_reports_accepted_then_duplicate_then_verdict_and_fails_o
     let waited = upload_command(&key, with_url(&["--wait", "30", &scans[0]])).await;
     let line = text(&waited.stdout);
     assert!(line.starts_with(&format!("{}: scan {}: lane ", scans[0], ids[0])) && line.contains(", risk "), "{line}");
+    assert!(line.trim_end().ends_with(", a duplicate"), "sent before: {line}");
 
     // A folder without meta.json is refused before sending; invalid metadata by the service.
     let incomplete = dir.path().join("incomplete");

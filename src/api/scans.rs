@@ -51,6 +51,15 @@ pub struct UploadAccepted {
     duplicate: bool,
 }
 
+/// The answer to an upload made with `wait` once the scan has settled.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettledUpload {
+    #[serde(flatten)]
+    scan: ScanView,
+    /// The same upload was received before; this is the original scan.
+    duplicate: bool,
+}
+
 /// A scan with its analysis.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ScanView {
@@ -65,7 +74,7 @@ pub struct ScanView {
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 202, description = "accepted", body = UploadAccepted),
-        (status = 200, description = "a retry of an accepted upload, or the verdict when `wait` was given", body = ScanView),
+        (status = 200, description = "a retry of an accepted upload (`UploadAccepted`), or the settled scan when `wait` was given", body = SettledUpload),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
@@ -93,6 +102,7 @@ pub async fn upload(
     let accepted = app.intake.accept(Some(&station.station_id), &upload).await?;
     app.metrics.observe_stage("intake", started.elapsed().as_secs_f64());
     let scan_id = accepted.scan_id().to_owned();
+    let duplicate = matches!(accepted, Accepted::Duplicate { .. });
 
     if let Some(seconds) = query.wait.filter(|&s| s > 0) {
         let wait = Duration::from_secs(seconds).min(app.config.max_wait);
@@ -101,7 +111,8 @@ pub async fn upload(
             if let Some(scan) = app.store.scan(&scan_id).await?
                 && is_settled(scan.state)
             {
-                return Ok((StatusCode::OK, Json(scan_view(&app, scan).await?)).into_response());
+                let settled = SettledUpload { scan: scan_view(&app, scan).await?, duplicate };
+                return Ok((StatusCode::OK, Json(settled)).into_response());
             }
             // Any event (or a lagged channel) is a cue to look again; only the deadline stops.
             if tokio::time::timeout_at(deadline, settled.recv()).await.is_err() {
@@ -110,10 +121,7 @@ pub async fn upload(
         }
     }
     let status_url = format!("/api/v1/scans/{scan_id}");
-    let (status, duplicate) = match accepted {
-        Accepted::New { .. } => (StatusCode::ACCEPTED, false),
-        Accepted::Duplicate { .. } => (StatusCode::OK, true),
-    };
+    let status = if duplicate { StatusCode::OK } else { StatusCode::ACCEPTED };
     let body = UploadAccepted { scan_id, status_url: status_url.clone(), duplicate };
     Ok((status, [(header::LOCATION, status_url)], Json(body)).into_response())
 }

@@ -74,10 +74,15 @@ async fn upload_each(client: &StationClient, paths: &[PathBuf], wait: Option<u64
         let (outcome, attempts) = upload_with_retries(client, path, wait, RetryPolicy::default(), max_attempts).await;
         let result = match outcome {
             Outcome::Done(receipt) => match (receipt.verdict, receipt.duplicate) {
-                (Some(verdict), _) => match (verdict.lane, verdict.risk_score) {
-                    (Some(lane), Some(risk)) => format!("scan {}: lane {lane}, risk {risk} ({})", receipt.scan_id, verdict.state),
-                    _ => format!("scan {}: {}, {}", receipt.scan_id, verdict.state, verdict.failure.unwrap_or_default()),
-                },
+                (Some(verdict), duplicate) => {
+                    let again = if duplicate == Some(true) { ", a duplicate" } else { "" };
+                    match (verdict.lane, verdict.risk_score) {
+                        (Some(lane), Some(risk)) => {
+                            format!("scan {}: lane {lane}, risk {risk} ({}){again}", receipt.scan_id, verdict.state)
+                        }
+                        _ => format!("scan {}: {}, {}{again}", receipt.scan_id, verdict.state, verdict.failure.unwrap_or_default()),
+                    }
+                }
                 (None, Some(true)) => format!("duplicate of scan {}", receipt.scan_id),
                 (None, _) if wait.is_some() => format!("accepted as scan {}, no verdict yet", receipt.scan_id),
                 (None, _) => format!("accepted as scan {}", receipt.scan_id),

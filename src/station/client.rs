@@ -217,7 +217,7 @@ fn receipt(json: &Value) -> Option<Receipt> {
     let text = |key: &str| json[key].as_str().map(str::to_owned);
     Some(Receipt {
         scan_id: text("id")?,
-        duplicate: None,
+        duplicate: json["duplicate"].as_bool(),
         verdict: Some(Verdict {
             state: text("state")?,
             lane: text("lane"),
