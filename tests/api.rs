@@ -499,6 +499,15 @@ async fn admins_manage_keys_and_users_through_the_api() {
     let disable = client().delete(format!("{}/api/v1/admin/users/olga", server.url)).bearer_auth(&root).send().await.unwrap();
     assert_eq!(disable.status(), StatusCode::NO_CONTENT);
     assert_eq!(get(server, olga, "/api/v1/queue").await.status(), StatusCode::UNAUTHORIZED, "disabling ends sessions");
+
+    // Supervisors and admins see who there is (to assign scans); officers do not.
+    let listed: Value = get(server, &supervisor, "/api/v1/users").await.json().await.unwrap();
+    let user = |name: &str| listed["users"].as_array().unwrap().iter().find(|u| u["name"] == name).cloned();
+    assert_eq!(user("olga"), Some(json!({ "name": "olga", "role": "officer", "active": false })));
+    assert_eq!(user("root-admin"), Some(json!({ "name": "root-admin", "role": "admin", "active": true })));
+    assert!(listed.to_string().find("root-admin") < listed.to_string().find("\"olga\""), "active users first: {listed}");
+    let officer = server.sign_in("otto-admin-test", Role::Officer).await;
+    assert_eq!(get(server, &officer, "/api/v1/users").await.status(), StatusCode::FORBIDDEN);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

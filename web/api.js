@@ -63,6 +63,7 @@ export function queue({ lane, state }) {
 export const claimNext = () => call("/api/v1/queue/next", { method: "POST", body: {} });
 export const scan = (id) => call(scanPath(id));
 export const stats = () => call("/api/v1/stats");
+export const users = () => call("/api/v1/users");
 export const audit = (id) => call(`${scanPath(id)}/audit`);
 export const claim = (id) => call(`${scanPath(id)}/claim`, { method: "POST", body: {} });
 export const release = (id) => call(`${scanPath(id)}/release`, { method: "POST" });

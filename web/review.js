@@ -126,6 +126,13 @@ export function createReview({ officer, report, changed, decided }) {
     act((id) => api.decide(id, decision, notes), "Could not record the decision",
       (id, result) => (result ? decided(result) : changed(id)));
   });
+  // The names to offer, fetched once when a supervisor first sees the form.
+  let names = null;
+  async function offerNames() {
+    names ??= api.users().then(({ users }) => users.filter((user) => user.active).map((user) => user.name)).catch(() => []);
+    $("assign-names").replaceChildren(...(await names).map((name) => h("option", { value: name })));
+  }
+  assignForm.addEventListener("focusin", offerNames);
   assignForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const name = $("assign-officer").value.trim();

@@ -58,6 +58,15 @@ pub enum AccountError {
     Store(#[from] StoreError),
 }
 
+/// A user as listed to supervisors and admins.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct UserSummary {
+    pub name: String,
+    pub role: Role,
+    /// False once disabled.
+    pub active: bool,
+}
+
 /// Accounts kept in the service's database.
 #[derive(Debug, Clone)]
 pub struct Accounts {
@@ -102,6 +111,22 @@ impl Accounts {
             return Err(AccountError::UserExists(name.to_owned()));
         }
         Ok(())
+    }
+
+    /// Every user, the active ones first, each group by name.
+    pub async fn users(&self) -> Result<Vec<UserSummary>, AccountError> {
+        let rows = sqlx::query("SELECT name, role, disabled_at FROM users ORDER BY disabled_at IS NOT NULL, name")
+            .fetch_all(self.store.pool())
+            .await
+            .map_err(self.store.error())?;
+        rows.iter()
+            .map(|row| {
+                let role: String = row.try_get("role").map_err(self.store.error())?;
+                let disabled_at: Option<i64> = row.try_get("disabled_at").map_err(self.store.error())?;
+                let name = row.try_get("name").map_err(self.store.error())?;
+                Ok(UserSummary { name, role: parse_role(&role)?, active: disabled_at.is_none() })
+            })
+            .collect()
     }
 
     /// Disables a user and ends their sessions; the name stays taken, as the audit log uses it.

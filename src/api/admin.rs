@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::auth::AdminCaller;
+use super::auth::{AdminCaller, SupervisorCaller};
 use super::error::{ApiError, ErrorBody};
+use crate::accounts::UserSummary;
 use crate::review::Role;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -87,6 +88,18 @@ pub async fn add_user(
     app.accounts.add_user(&body.name, body.role, &body.password).await?;
     tracing::info!(admin = %admin.name, user = %body.name, role = ?body.role, "user added");
     Ok((StatusCode::CREATED, Json(CreatedUser { name: body.name, role: body.role })).into_response())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserList {
+    users: Vec<UserSummary>,
+}
+
+/// Every user with their role, active ones first (supervisors, to assign scans; admins).
+#[utoipa::path(get, path = "/api/v1/users", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = UserList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list_users(State(app): State<AppState>, _caller: SupervisorCaller) -> Result<Json<UserList>, ApiError> {
+    Ok(Json(UserList { users: app.accounts.users().await? }))
 }
 
 /// Disable a user and end their sessions (admins).

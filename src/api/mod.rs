@@ -153,6 +153,7 @@ fn documented_routes(body_limit: usize) -> (Router<AppState>, utoipa::openapi::O
         .routes(routes!(admin::revoke_key))
         .routes(routes!(admin::add_user))
         .routes(routes!(admin::disable_user))
+        .routes(routes!(admin::list_users))
         .split_for_parts()
 }
 

@@ -391,6 +391,9 @@ test("a supervisor hands a scan to an officer", { timeout: 60_000 }, async () =>
   const free = entries.find((entry) => !entry.claim || Date.parse(entry.claim.until) < Date.now());
   await supervisor.locator(`.entry[data-id="${free.id}"]`).click();
   await supervisor.locator("#assign-form").waitFor();
+  await supervisor.focus("#assign-officer");
+  await until("the names offered", async () =>
+    (await supervisor.locator("#assign-names option").evaluateAll((options) => options.map((o) => o.value))).includes("ben"));
   await supervisor.fill("#assign-officer", "bne");
   await supervisor.click("#assign-form button[type=submit]");
   await until("the refusal", async () => /no active user bne/.test(await supervisor.locator("#notice-text").innerText()));
