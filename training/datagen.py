@@ -1,7 +1,9 @@
 """Simulated training data: runs `scantriage simulate` jobs for the train / val / test splits.
 
 Every split has its own seed range, so no scan appears in two splits:
-    train 10000..10999, val 20000..20999, test 30000..30999
+    train 10000..10999, val 20000..20999, test 30000..30999, calib 100000..100999
+`calib` holds only honest scans, in the mix a port sees (mixed loads, twin 20 ft, low dose,
+single energy): the anomaly threshold is set on them and val's honest scans (train_anomaly.py).
 Job j of a split uses seed = base + j and writes `count` scans (indices 0..count-1) into
 training/data/<split>/. A job whose scans are already there is skipped, so a rerun is cheap
 and the data is the same on every machine (the simulator is deterministic per seed/index).
@@ -16,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from training.common import BINARY, DATA, read_json, taxonomy_ids, write_json
 
-SEED_BASE = {"train": 10000, "val": 20000, "test": 30000}
+SEED_BASE = {"train": 10000, "val": 20000, "test": 30000, "calib": 100000}
 CONCEALMENTS = ["dense-packages", "weapon", "false-wall", "cigarettes-behind-goods"]
 
 # (container, dose, single_energy, count) per goods category, honest scenario.
@@ -25,9 +27,13 @@ PER_GOODS = {
               ("20", "low", False, 3), ("40", "normal", True, 3), ("20", "low", True, 3)],
     "val": [("40", "normal", False, 1), ("20", "low", False, 1), ("20", "normal", True, 1)],
     "test": [("40", "normal", False, 1), ("20", "low", True, 1)],
+    "calib": [("40", "normal", False, 1), ("20", "low", False, 1), ("40", "low", True, 1), ("20", "normal", False, 1)],
 }
-RANDOM_HONEST = {"train": 48, "val": 8, "test": 8}
-CONCEALMENT_PER_KIND = {"train": 0, "val": 5, "test": 4}
+RANDOM_HONEST = {"train": 48, "val": 8, "test": 8, "calib": 100}
+# Random goods and containers, at a fixed dose or energy; after the others, so that adding them
+# left the seeds of the other splits' jobs as they were.
+RANDOM_HONEST_VARIANTS = {"calib": [(["--dose", "low"], 30), (["--single-energy"], 30)]}
+CONCEALMENT_PER_KIND = {"train": 0, "val": 5, "test": 4, "calib": 0}
 
 
 def split_jobs(split: str) -> list[dict]:
@@ -38,6 +44,7 @@ def split_jobs(split: str) -> list[dict]:
             opts = ["--scenario", "honest", "--goods", goods, "--container", container, "--dose", dose]
             options.append((opts + (["--single-energy"] if single else []), count))
     options.append((["--scenario", "honest"], RANDOM_HONEST[split]))
+    options += [(["--scenario", "honest", *extra], n) for extra, n in RANDOM_HONEST_VARIANTS.get(split, [])]
     for kind in CONCEALMENTS:
         if CONCEALMENT_PER_KIND[split]:
             options.append((["--scenario", "concealment", "--concealment", kind], CONCEALMENT_PER_KIND[split]))
