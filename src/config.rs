@@ -53,6 +53,9 @@ pub struct IntakeSection {
     /// Memory for the images uploaded last, which analysis then need not read back from the
     /// image store (a 40 ft dual-energy scan is about 6 MB).
     pub recent_images_mb: usize,
+    /// Uploads get 507 rather than leave less than this free on the image store's disk, so that
+    /// the database beside it can still record analyses and decisions.
+    pub keep_free_disk_mb: u64,
 }
 
 impl Default for IntakeSection {
@@ -64,6 +67,7 @@ impl Default for IntakeSection {
             max_height: limits.max_height,
             max_pixels: limits.max_pixels,
             recent_images_mb: 128,
+            keep_free_disk_mb: 1024,
         }
     }
 }

@@ -61,6 +61,8 @@ pub struct Metrics {
     early_analyses: Counter,
     scans: Family<StateLabels, Gauge>,
     models: Family<ModelLabels, Gauge>,
+    /// Without labels; absent until set, so a store that cannot tell shows nothing, not 0.
+    image_store_free: Family<Vec<(String, String)>, Gauge>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -91,7 +93,13 @@ impl Default for Metrics {
         );
         registry.register("scantriage_scans", "Scans in each state (read at scrape time)", scans.clone());
         registry.register("scantriage_model_info", "Models in service", models.clone());
-        Self { registry, requests, stages, routed, early_analyses, scans, models }
+        let image_store_free = Family::<Vec<(String, String)>, Gauge>::default();
+        registry.register(
+            "scantriage_image_store_free_bytes",
+            "Free space for new images (read at scrape time); uploads get 507 below [intake] keep_free_disk_mb",
+            image_store_free.clone(),
+        );
+        Self { registry, requests, stages, routed, early_analyses, scans, models, image_store_free }
     }
 }
 
@@ -135,6 +143,10 @@ impl Metrics {
         }
     }
 
+    pub fn set_image_store_free(&self, bytes: u64) {
+        self.image_store_free.get_or_create(&Vec::new()).set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+
     pub fn set_models(&self, models: &[ModelVersion]) {
         for model in models {
             let labels = ModelLabels { name: model.name.clone(), version: model.version.clone(), sha256: model.sha256.clone() };
@@ -149,3 +161,4 @@ impl Metrics {
         text
     }
 }
+

@@ -52,7 +52,7 @@ impl Service {
 
         let store = Store::open(&storage.database_url).await?;
         let images = Arc::new(RecentImages::new(
-            Arc::new(FsImageStore::new(&storage.images_dir)?),
+            Arc::new(FsImageStore::new(&storage.images_dir)?.keeping_free(intake.keep_free_disk_mb.saturating_mul(1 << 20))),
             intake.recent_images_mb.saturating_mul(1 << 20),
         ));
         let metrics = Arc::new(Metrics::default());

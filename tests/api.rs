@@ -187,6 +187,13 @@ async fn scenario_scans_land_in_their_lanes_and_officers_work_them() {
     }
     assert!(metrics.contains("scantriage_model_info{name=\"classifier\""));
     assert!(metrics.contains("scantriage_scans{state=\"queued\"}"));
+    let free: u64 = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("scantriage_image_store_free_bytes{} "))
+        .expect("the image store's free space")
+        .parse()
+        .unwrap();
+    assert!(free > 0, "{free}");
     // One upload at a time: each found a free slot and was analysed while being made durable.
     assert!(
         metrics.contains(&format!("scantriage_analyses_started_at_upload_total {}\n", SAMPLES.len())),
@@ -426,6 +433,31 @@ async fn body_limit_backlog_and_rate_limit_answer_before_anything_is_stored() {
     let response = send_tiny().await.unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "the fourth upload of the burst of three");
     assert!(response.headers().contains_key("retry-after"));
+
+    let store = scantriage::queue::Store::open(&server.database_url).await.unwrap();
+    assert!(store.counts_by_state().await.unwrap().is_empty(), "nothing was stored");
+}
+
+/// No disk has the space this reserve asks for: every upload meets a "full" image store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_image_store_refuses_uploads_with_507_and_stores_nothing() {
+    let mut full = ConfigFile::default();
+    full.intake.keep_free_disk_mb = u64::MAX;
+    let server = TestServer::start(full);
+    let (metadata, high, low) = sample_parts("SIM-68-000003");
+    let key = server.station_key(&station_of(&metadata)).await;
+    let response = client()
+        .post(format!("{}/api/v1/scans", server.url))
+        .bearer_auth(&key)
+        .multipart(form(&metadata, &high, low.as_deref()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::INSUFFICIENT_STORAGE);
+    assert_eq!(response.headers()["retry-after"], "60");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "storage_full", "{body}");
+    assert!(!body["error"]["message"].as_str().unwrap().contains('/'), "no server paths in the answer: {body}");
 
     let store = scantriage::queue::Store::open(&server.database_url).await.unwrap();
     assert!(store.counts_by_state().await.unwrap().is_empty(), "nothing was stored");

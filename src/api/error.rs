@@ -13,6 +13,10 @@ use crate::ingest::intake::IntakeError;
 use crate::queue::StoreError;
 use crate::review::ReviewError;
 
+/// Freeing disk space takes an operator: stations retrying every few seconds would only add
+/// to the log.
+const STORAGE_FULL_RETRY_SECONDS: u64 = 60;
+
 /// An error answer: status, stable machine code, sentence, and optional details.
 #[derive(Debug)]
 pub struct ApiError {
@@ -145,6 +149,14 @@ impl From<StoreError> for ApiError {
 
 impl From<ImageStoreError> for ApiError {
     fn from(error: ImageStoreError) -> Self {
-        Self::internal(&error)
+        match error {
+            // The station keeps the scan and retries; an operator must free space.
+            ImageStoreError::Full { .. } => {
+                tracing::error!(%error, "upload refused for lack of disk space");
+                Self::new(StatusCode::INSUFFICIENT_STORAGE, "storage_full", "the service has no room for new scans; nothing was stored")
+                    .retry_after(STORAGE_FULL_RETRY_SECONDS)
+            }
+            _ => Self::internal(&error),
+        }
     }
 }

@@ -34,6 +34,9 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
     responses((status = 200, content_type = "application/openmetrics-text"), (status = 401, body = ErrorBody)))]
 pub async fn metrics(State(app): State<AppState>, _caller: Caller) -> Result<Response, ApiError> {
     app.metrics.set_scan_counts(&app.store.counts_by_state().await?);
+    if let Some(free) = app.images.free_bytes().await {
+        app.metrics.set_image_store_free(free);
+    }
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     Ok(([(header::CONTENT_TYPE, content_type)], app.metrics.render()).into_response())
 }

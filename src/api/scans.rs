@@ -77,7 +77,8 @@ pub struct ScanView {
         (status = 200, description = "a retry of an accepted upload (`UploadAccepted`), or the settled scan when `wait` was given", body = SettledUpload),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody),
+        (status = 507, description = "no room on the service's disk; nothing was stored", body = ErrorBody)))]
 
 pub async fn upload(
     State(app): State<AppState>,

@@ -27,6 +27,21 @@ pub enum ImageStoreError {
     Missing(String),
     #[error("image {key} in the store is damaged: its content no longer matches its sha256")]
     Damaged { key: String },
+    /// Nothing was stored; the same upload succeeds once space is freed.
+    #[error("image store at {path} is full: {reason}")]
+    Full { path: PathBuf, reason: String },
+}
+
+impl ImageStoreError {
+    /// An I/O error, as `Full` when the file system says it has no room.
+    fn io(path: &Path, source: std::io::Error) -> Self {
+        match source.kind() {
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+                Self::Full { path: path.to_owned(), reason: source.to_string() }
+            }
+            _ => Self::Io { path: path.to_owned(), source },
+        }
+    }
 }
 
 /// Durable storage for scan images. The local filesystem is the default; an S3-compatible
@@ -39,6 +54,10 @@ pub trait ImageStore: Send + Sync {
     async fn put(&self, key: &str, bytes: Bytes) -> Result<(), ImageStoreError>;
     /// The bytes stored under `key`, checked against it.
     async fn get(&self, key: &str) -> Result<Bytes, ImageStoreError>;
+    /// Bytes free for new images, where the store can tell (a local disk): for monitoring.
+    async fn free_bytes(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A store that also keeps the images stored last in memory, up to a budget in bytes. The
@@ -98,6 +117,10 @@ impl ImageStore for RecentImages {
             None => self.store.get(key).await,
         }
     }
+
+    async fn free_bytes(&self) -> Option<u64> {
+        self.store.free_bytes().await
+    }
 }
 
 /// Images as files `<root>/<first two hex digits>/<sha256>`, each written to a temporary file,
@@ -106,13 +129,34 @@ impl ImageStore for RecentImages {
 #[derive(Debug, Clone)]
 pub struct FsImageStore {
     root: PathBuf,
+    keep_free_bytes: u64,
 }
 
 impl FsImageStore {
     pub fn new(root: impl Into<PathBuf>) -> Result<Self, ImageStoreError> {
         let root = root.into();
-        std::fs::create_dir_all(&root).map_err(|source| ImageStoreError::Io { path: root.clone(), source })?;
-        Ok(Self { root })
+        std::fs::create_dir_all(&root).map_err(|source| ImageStoreError::io(&root, source))?;
+        Ok(Self { root, keep_free_bytes: 0 })
+    }
+
+    /// Refuses an image that would leave less than `bytes` free on the store's file system. The
+    /// database, which records analyses and officers' decisions, usually shares that disk: it is
+    /// new scans that should wait for space, not the work on the scans already taken in.
+    pub fn keeping_free(self, bytes: u64) -> Self {
+        Self { keep_free_bytes: bytes, ..self }
+    }
+
+    fn check_room_for(&self, incoming: usize) -> Result<(), ImageStoreError> {
+        if self.keep_free_bytes == 0 {
+            return Ok(());
+        }
+        let free = free_space(&self.root).map_err(|e| ImageStoreError::io(&self.root, e))?;
+        if free < self.keep_free_bytes.saturating_add(incoming as u64) {
+            const MB: u64 = 1 << 20;
+            let reason = format!("{} MB free, and {} MB are kept free", free / MB, self.keep_free_bytes / MB);
+            return Err(ImageStoreError::Full { path: self.root.clone(), reason });
+        }
+        Ok(())
     }
 
     fn path_of(&self, key: &str) -> Option<PathBuf> {
@@ -125,17 +169,18 @@ impl FsImageStore {
         if path.exists() {
             return Ok(());
         }
+        self.check_room_for(bytes.len())?;
         let dir = path.parent().expect("keys live in a subdirectory");
         let io = |path: &Path| {
             let path = path.to_owned();
-            move |source| ImageStoreError::Io { path, source }
+            move |source| ImageStoreError::io(&path, source)
         };
         let new_dir = !dir.exists();
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let mut file = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
         file.write_all(bytes).map_err(io(file.path()))?;
         file.as_file().sync_all().map_err(io(file.path()))?;
-        file.persist(&path).map_err(|e| ImageStoreError::Io { path: path.clone(), source: e.error })?;
+        file.persist(&path).map_err(|e| ImageStoreError::io(&path, e.error))?;
         sync_dir(dir).map_err(io(dir))?;
         // The root changed only if the subdirectory is new.
         if new_dir {
@@ -158,6 +203,12 @@ impl FsImageStore {
     }
 }
 
+/// Bytes available to this process on the file system holding `dir`.
+fn free_space(dir: &Path) -> std::io::Result<u64> {
+    let stat = rustix::fs::statvfs(dir)?;
+    Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
@@ -172,6 +223,11 @@ impl ImageStore for FsImageStore {
     async fn get(&self, key: &str) -> Result<Bytes, ImageStoreError> {
         let (store, key) = (self.clone(), key.to_owned());
         crate::on_blocking_thread(move || store.get_blocking(&key)).await
+    }
+
+    async fn free_bytes(&self) -> Option<u64> {
+        let root = self.root.clone();
+        crate::on_blocking_thread(move || free_space(&root)).await.ok()
     }
 }
 
@@ -192,6 +248,30 @@ mod tests {
         assert!(matches!(store.get(&key).await, Err(ImageStoreError::Damaged { .. })));
         assert!(matches!(store.get(&"0".repeat(64)).await, Err(ImageStoreError::Missing(_))));
         assert!(matches!(store.get("../../etc/passwd").await, Err(ImageStoreError::Missing(_))), "keys are never paths");
+    }
+
+    #[tokio::test]
+    async fn an_image_that_would_eat_into_the_reserve_is_refused_and_nothing_is_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = image_key(b"scan bytes");
+        let full = FsImageStore::new(dir.path()).unwrap().keeping_free(u64::MAX);
+        let error = full.put(&key, Bytes::from_static(b"scan bytes")).await.unwrap_err();
+        assert!(matches!(error, ImageStoreError::Full { .. }), "{error}");
+        assert!(error.to_string().contains("MB are kept free"), "{error}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "not even a temporary file");
+
+        let roomy = FsImageStore::new(dir.path()).unwrap().keeping_free(1);
+        roomy.put(&key, Bytes::from_static(b"scan bytes")).await.unwrap();
+        assert_eq!(roomy.get(&key).await.unwrap(), &b"scan bytes"[..]);
+        assert!(roomy.free_bytes().await.is_some_and(|free| free > 0));
+    }
+
+    #[test]
+    fn the_file_system_saying_it_is_full_is_told_apart() {
+        let enospc = std::io::Error::from_raw_os_error(28);
+        assert!(matches!(ImageStoreError::io(Path::new("/images"), enospc), ImageStoreError::Full { .. }));
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert!(matches!(ImageStoreError::io(Path::new("/images"), denied), ImageStoreError::Io { .. }));
     }
 
     #[tokio::test]

@@ -257,7 +257,7 @@ impl Failure {
         match error {
             // A missing or damaged image will not come back by trying again.
             Missing(_) | Damaged { .. } => Failure::Scan(error.to_string()),
-            Io { .. } => Failure::Transient(error.to_string()),
+            Io { .. } | Full { .. } => Failure::Transient(error.to_string()),
         }
     }
 }

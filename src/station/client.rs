@@ -292,7 +292,7 @@ mod tests {
         let transient = retried(503, Some(Duration::from_secs(5)), busy);
         assert_eq!(transient.retry_after, Some(Duration::from_secs(5)));
         assert_eq!(transient.reason, "HTTP 503: 64 scans are waiting");
-        for status in [408, 429, 500, 502, 504] {
+        for status in [408, 429, 500, 502, 504, 507] {
             assert!(!retried(status, None, "").needs_operator);
         }
         assert!(retried(200, None, "<html>portal login</html>").reason.contains("not a scan receipt"));
