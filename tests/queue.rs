@@ -267,6 +267,31 @@ async fn heatmaps_stored_as_json_still_read(store: Store, url: String) {
     assert!(matches!(store.analysis(&id).await, Err(StoreError::Corrupt(_))), "cells that do not fill the grid are refused");
 }
 
+/// `by_day` covers the days asked for; the other counts cover every scan.
+async fn statistics_count_recent_days_by_day_and_all_scans_by_state(store: Store, url: String) {
+    let old = routed(&store, "GATE-1", 1, Lane::Red, 80).await;
+    routed(&store, "GATE-1", 2, Lane::Green, 5).await;
+    insert(&store, "GATE-1", 3).await;
+    let mut connection = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let forty_days_ms = 40 * 86_400_000_i64;
+    sqlx::query("UPDATE scans SET received_at = received_at - $1 WHERE id = $2")
+        .bind(forty_days_ms)
+        .bind(&old)
+        .execute(&mut connection)
+        .await
+        .unwrap();
+
+    let lanes_by_day = |stats: &scantriage::queue::QueueStats| {
+        stats.by_day.values().map(|lanes| lanes.iter().map(|(lane, n)| (lane.clone(), *n)).collect::<Vec<_>>()).collect::<Vec<_>>()
+    };
+    let month = store.stats(31).await.unwrap();
+    assert_eq!(month.by_state.values().sum::<i64>(), 3);
+    assert_eq!(month.by_station["GATE-1"].values().sum::<i64>(), 3);
+    assert_eq!(lanes_by_day(&month), [vec![("green".to_owned(), 1), ("none".to_owned(), 1)]]);
+    let year = store.stats(366).await.unwrap();
+    assert_eq!(lanes_by_day(&year), [vec![("red".to_owned(), 1)], vec![("green".to_owned(), 1), ("none".to_owned(), 1)]]);
+}
+
 macro_rules! on_both_backends {
     ($($story:ident),+ ; with its url: $($raw:ident),+ $(,)?) => {
         mod sqlite {
@@ -307,6 +332,7 @@ on_both_backends!(
     concurrent_claimers_never_share_a_scan,
     an_abandoned_claim_lapses;
     with its url: the_audit_log_cannot_be_changed, heatmaps_stored_as_json_still_read,
+    statistics_count_recent_days_by_day_and_all_scans_by_state,
 );
 
 #[tokio::test]

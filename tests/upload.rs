@@ -87,7 +87,7 @@ fn names(dir: &Path) -> Vec<String> {
 /// The station's scans on the service: their count, and which of `ids` it has.
 async fn scans_on_server(station: &str, ids: &[&str]) -> (i64, usize) {
     let store = Store::open(&SERVER.database_url).await.unwrap();
-    let count = store.stats().await.unwrap().by_station.get(station).map_or(0, |lanes| lanes.values().sum());
+    let count = store.stats(1).await.unwrap().by_station.get(station).map_or(0, |lanes| lanes.values().sum());
     let mut found = 0;
     for id in ids {
         found += usize::from(store.find_station_scan(station, id).await.unwrap().is_some());

@@ -62,7 +62,7 @@ export function queue({ lane, state }) {
 
 export const claimNext = () => call("/api/v1/queue/next", { method: "POST", body: {} });
 export const scan = (id) => call(scanPath(id));
-export const stats = () => call("/api/v1/stats");
+export const stats = (days) => call(`/api/v1/stats?days=${days}`);
 export const users = () => call("/api/v1/users");
 export const audit = (id) => call(`${scanPath(id)}/audit`);
 export const claim = (id) => call(`${scanPath(id)}/claim`, { method: "POST", body: {} });

@@ -20,7 +20,7 @@ const perLane = (counts) => LANES.map((lane) => counts?.[lane] ?? 0);
 
 function render(stats) {
   const states = Object.keys(stats.by_state);
-  const days = Object.keys(stats.by_day).sort().reverse().slice(0, DAYS_SHOWN);
+  const days = Object.keys(stats.by_day).sort().reverse();
   return [
     table("Scans by state", ["State", "Scans"], states.map((state) => [words(state), stats.by_state[state]])),
     table("Scans by lane and state", ["Lane", ...states.map(words)],
@@ -39,7 +39,7 @@ export function installStats({ report }) {
     body.replaceChildren(h("p", { class: "muted" }, "Loading…"));
     dialog.showModal();
     try {
-      body.replaceChildren(...render(await api.stats()));
+      body.replaceChildren(...render(await api.stats(DAYS_SHOWN)));
     } catch (error) {
       dialog.close();
       report(error, "Could not load the statistics");

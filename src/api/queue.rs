@@ -191,10 +191,26 @@ pub async fn audit(
 }
 
 /// Counts by state, lane, station and day.
-#[utoipa::path(get, path = "/api/v1/stats", tag = "queue", security(("bearer" = [])), 
+#[utoipa::path(get, path = "/api/v1/stats", tag = "queue", security(("bearer" = [])), params(StatsQuery),
     responses((status = 200, body = QueueStats), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn stats(State(app): State<AppState>, _officer: OfficerCaller) -> Result<Json<QueueStats>, ApiError> {
-    Ok(Json(app.store.stats().await?))
+pub async fn stats(
+    State(app): State<AppState>,
+    _officer: OfficerCaller,
+    Query(query): Query<StatsQuery>,
+) -> Result<Json<QueueStats>, ApiError> {
+    Ok(Json(app.store.stats(query.days()).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct StatsQuery {
+    /// UTC days counted in `by_day`, today included: 1 to 366, default 31.
+    days: Option<u32>,
+}
+
+impl StatsQuery {
+    fn days(&self) -> u32 {
+        self.days.unwrap_or(31).clamp(1, 366)
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

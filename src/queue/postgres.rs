@@ -26,6 +26,7 @@ impl Backend for Postgres {
             (1, include_str!("migrations/postgres/0001_scans.sql")),
             (2, include_str!("migrations/common/0002_accounts.sql")),
             (3, include_str!("migrations/postgres/0003_heatmap_cells.sql")),
+            (4, include_str!("migrations/common/0004_scans_by_received.sql")),
         ]
     }
 

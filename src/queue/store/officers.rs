@@ -152,8 +152,9 @@ impl Store {
             .collect()
     }
 
-    /// Scans by state, lane, station and day received.
-    pub async fn stats(&self) -> Result<QueueStats, StoreError> {
+    /// Scans by state, lane and station, and by day received over the last `days` UTC days
+    /// (today included).
+    pub async fn stats(&self, days: u32) -> Result<QueueStats, StoreError> {
         let by_state = self.counts_by_state().await?.into_iter().map(|(s, n)| (s.as_str().to_owned(), n)).collect();
         let grouped = |sql: &'static str| async move {
             let rows = sqlx::query(sql).fetch_all(&self.pool).await.map_err(self.error())?;
@@ -177,16 +178,19 @@ impl Store {
         {
             *stats.by_station.entry(station).or_default().entry(lane).or_default() += n;
         }
+        const DAY_MS: i64 = 86_400_000;
+        let first_day = now_ms() / DAY_MS - i64::from(days.max(1)) + 1;
         let days = sqlx::query(
             "SELECT received_at / 86400000 AS day, COALESCE(lane, 'none') AS lane, COUNT(*) AS n FROM scans \
-             GROUP BY received_at / 86400000, COALESCE(lane, 'none') ORDER BY day",
+             WHERE received_at >= $1 GROUP BY received_at / 86400000, COALESCE(lane, 'none') ORDER BY day",
         )
+        .bind(first_day * DAY_MS)
         .fetch_all(&self.pool)
         .await
         .map_err(self.error())?;
         for row in &days {
             let day: i64 = row.try_get("day").map_err(self.error())?;
-            let date = crate::queue::to_rfc3339(day * 86_400_000)[..10].to_owned();
+            let date = crate::queue::to_rfc3339(day * DAY_MS)[..10].to_owned();
             let lane: String = row.try_get("lane").map_err(self.error())?;
             *stats.by_day.entry(date).or_default().entry(lane).or_default() += row.try_get::<i64, _>("n").map_err(self.error())?;
         }
