@@ -62,7 +62,8 @@ def classifier_record(net, base: dict, metrics: dict, export: dict, test: dict, 
 def anomaly_record(model, base: dict, metrics: dict, export: dict, test: dict) -> dict:
     peak = train_anomaly.peaks(model, test["tiles"])
     test_metrics = train_anomaly.detection(test, peak, metrics["tile_score_threshold"])
-    drop = ("tile_score_threshold", "train_tiles", "positive_tile_rule")
+    calibration = ("calibration_honest_scans", "calibration_honest_scans_with_an_alarm")
+    drop = ("tile_score_threshold", "train_tiles", "positive_tile_rule", *calibration)
     return {
         "training": {**base, "train_tiles": metrics["train_tiles"], "trained_on": "honest scans only",
                      "epochs": train_anomaly.EPOCHS, "tiles_per_epoch": train_anomaly.TILES_PER_EPOCH,
@@ -73,6 +74,7 @@ def anomaly_record(model, base: dict, metrics: dict, export: dict, test: dict) -
                      "score": f"mean of the top {train_anomaly.TOP_K} map cells", "calibrated_on": "honest scans of the val and calib splits",
                      "seed": train_anomaly.SEED},
         "metrics": {"positive_tile_rule": metrics["positive_tile_rule"],
+                    **{k: metrics[k] for k in calibration},
                     **{f"val_{k}": v for k, v in metrics.items() if k not in drop},
                     **{f"test_{k}": v for k, v in test_metrics.items() if k != "positive_tile_rule"},
                     **export},
