@@ -180,7 +180,7 @@ impl Store {
         }
         const DAY_MS: i64 = 86_400_000;
         let first_day = now_ms() / DAY_MS - i64::from(days.max(1)) + 1;
-        let days = sqlx::query(
+        let day_rows = sqlx::query(
             "SELECT received_at / 86400000 AS day, COALESCE(lane, 'none') AS lane, COUNT(*) AS n FROM scans \
              WHERE received_at >= $1 GROUP BY received_at / 86400000, COALESCE(lane, 'none') ORDER BY day",
         )
@@ -188,7 +188,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .map_err(self.error())?;
-        for row in &days {
+        for row in &day_rows {
             let day: i64 = row.try_get("day").map_err(self.error())?;
             let date = crate::queue::to_rfc3339(day * DAY_MS)[..10].to_owned();
             let lane: String = row.try_get("lane").map_err(self.error())?;
