@@ -281,6 +281,9 @@ async fn no_anonymous_access_and_least_privilege() {
     assert_eq!(get(server, &key, "/api/v1/queue").await.status(), StatusCode::FORBIDDEN);
     let (status, body) = upload(server, &other_key, &metadata, &high, low.as_deref(), "").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a key uploads only for its own station: {body}");
+    assert_eq!(body["error"]["code"], "wrong_station");
+    assert_eq!(body["error"]["details"]["metadata_station"], metadata["station_id"], "{body}");
+    assert!(body["error"]["details"]["key_station"].is_string(), "{body}");
 
     // Officers do not upload; only supervisors assign; a revoked key and an ended session stop working.
     let ana = server.sign_in("ana-auth", Role::Officer).await;
@@ -381,7 +384,8 @@ async fn hostile_uploads_are_refused_with_clear_errors() {
         .send()
         .await
         .unwrap();
-    assert!(not_multipart.status().is_client_error(), "{}", not_multipart.status());
+    assert_eq!(not_multipart.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(not_multipart.json::<Value>().await.unwrap()["error"]["code"], "bad_multipart");
     // The contract's errors name every field.
     let mut broken = metadata.clone();
     broken["declaration"]["number"] = json!("");
@@ -393,6 +397,58 @@ async fn hostile_uploads_are_refused_with_clear_errors() {
     // Nothing half-accepted: the station scan id is still free.
     let (status, _) = upload(server, &key, &metadata, &high, None, "").await;
     assert_eq!(status, StatusCode::ACCEPTED);
+}
+
+/// A query string or JSON body that does not parse is answered with the error body of every
+/// other error, and axum's status for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_queries_and_bodies_get_the_error_body() {
+    let server = &*SERVER;
+    let officer = server.sign_in("sam-malformed", Role::Supervisor).await;
+    let (mut metadata, high, low) = sample_parts("SIM-65-000000");
+    metadata["station_scan_id"] = json!("malformed-0001");
+    let key = server.station_key(&station_of(&metadata)).await;
+    let error_of = |response: reqwest::Response| async move {
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        (status, body["error"]["code"].as_str().unwrap_or_default().to_owned(), body["error"]["message"].is_string())
+    };
+    let invalid = |status: StatusCode, code: &str| (status, code.to_owned(), true);
+    for path in ["/api/v1/stats?days=abc", "/api/v1/queue?lane=purple", "/api/v1/outcomes.jsonl?since=yesterday", "/api/v1/scans/x/image.png?window=wide"] {
+        assert_eq!(error_of(get(server, &officer, path).await).await, invalid(StatusCode::BAD_REQUEST, "invalid_query"), "{path}");
+    }
+    // A value that parses but is not one the parameter takes.
+    let (status, accepted) = upload(server, &key, &metadata, &high, low.as_deref(), "").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    let scan = accepted["scan_id"].as_str().unwrap();
+    let energy = get(server, &officer, &format!("/api/v1/scans/{scan}/image.png?energy=ultra")).await;
+    assert_eq!(error_of(energy).await, invalid(StatusCode::BAD_REQUEST, "invalid_query"));
+    let upload = client().post(format!("{}/api/v1/scans?wait=soon", server.url)).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(error_of(upload).await, invalid(StatusCode::BAD_REQUEST, "invalid_query"));
+
+    let send = |path: &str, content_type: &str, body: &str| {
+        client()
+            .post(format!("{}{path}", server.url))
+            .bearer_auth(&officer)
+            .header("content-type", content_type)
+            .body(body.to_owned())
+            .send()
+    };
+    let json = "application/json";
+    let cases = [
+        ("/api/v1/scans/x/decision", json, "{\"decision\": ", StatusCode::BAD_REQUEST, "invalid_json"),
+        ("/api/v1/scans/x/decision", json, "{\"notes\": \"no decision\"}", StatusCode::UNPROCESSABLE_ENTITY, "invalid_json"),
+        ("/api/v1/scans/x/decision", "text/plain", "release", StatusCode::UNSUPPORTED_MEDIA_TYPE, "wrong_content_type"),
+        // Optional bodies: none is fine, a broken one is not.
+        ("/api/v1/queue/next", json, "{\"lane\": \"purple\"}", StatusCode::UNPROCESSABLE_ENTITY, "invalid_json"),
+        ("/api/v1/scans/x/claim", json, "[", StatusCode::BAD_REQUEST, "invalid_json"),
+        ("/api/v1/session", json, "{}", StatusCode::UNPROCESSABLE_ENTITY, "invalid_json"),
+    ];
+    for (path, content_type, body, status, code) in cases {
+        assert_eq!(error_of(send(path, content_type, body).await.unwrap()).await, invalid(status, code), "{path} {body}");
+    }
+    let no_body = client().post(format!("{}/api/v1/scans/x/claim", server.url)).bearer_auth(&officer).send().await.unwrap();
+    assert_eq!(error_of(no_body).await, invalid(StatusCode::NOT_FOUND, "not_found"));
 }
 
 /// A 16 × 16 16-bit PNG: passes the header checks at the door.

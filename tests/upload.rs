@@ -296,7 +296,7 @@ async fn a_rejected_scan_goes_to_rejected_with_the_reason_and_is_not_sent_again(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scans_wait_in_pending_while_the_key_is_refused_and_go_once_it_is_fixed() {
+async fn scans_wait_in_pending_while_the_key_is_refused_or_another_stations_and_go_once_it_is_fixed() {
     let watch = tempfile::tempdir().unwrap();
     let station = "STATION-REVOKED";
     let ids = ["REVOKED-1", "REVOKED-2"];
@@ -314,6 +314,18 @@ async fn scans_wait_in_pending_while_the_key_is_refused_and_go_once_it_is_fixed(
     let (pending, done, rejected) = (config.spool.join("pending"), config.spool.join("done"), config.spool.join("rejected"));
     let refused = StationClient::new(&SERVER.url, revoked.parse().unwrap(), Duration::from_secs(60)).unwrap();
     let summary = run_agent(&refused, &config, || names(&pending).len() == 2).await;
+    assert_eq!((summary.uploaded, summary.rejected), (0, 0), "{summary:?}");
+    assert!(summary.failed_attempts >= 1, "{summary:?}");
+    assert_eq!((names(&pending), names(&rejected)), (ids.map(String::from).to_vec(), vec![]));
+
+    // So is another station's key: every scan would be refused, none is rejected.
+    let neighbours = SERVER.station_key("STATION-NEIGHBOUR").await;
+    let output = upload_command(&neighbours, vec!["--url".into(), SERVER.url.clone(), pending.join(ids[0]).display().to_string()]).await;
+    assert!(!output.status.success());
+    assert!(text(&output.stdout).contains("fix the station key"), "{}", text(&output.stdout));
+    let other_station = StationClient::new(&SERVER.url, neighbours.parse().unwrap(), Duration::from_secs(60)).unwrap();
+    let tried_for = Instant::now() + Duration::from_secs(2);
+    let summary = run_agent(&other_station, &config, || Instant::now() >= tried_for).await;
     assert_eq!((summary.uploaded, summary.rejected), (0, 0), "{summary:?}");
     assert!(summary.failed_attempts >= 1, "{summary:?}");
     assert_eq!((names(&pending), names(&rejected)), (ids.map(String::from).to_vec(), vec![]));

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::auth::{AdminCaller, SupervisorCaller};
 use super::error::{ApiError, ErrorBody};
+use super::extract::ApiJson;
 use crate::accounts::UserSummary;
 use crate::review::Role;
 
@@ -34,7 +35,7 @@ pub struct CreatedKey {
 pub async fn create_key(
     State(app): State<AppState>,
     AdminCaller(admin): AdminCaller,
-    Json(body): Json<NewKey>,
+    ApiJson(body): ApiJson<NewKey>,
 ) -> Result<Response, ApiError> {
     let (key_id, key) = app.accounts.create_station_key(&body.station_id).await?;
     tracing::info!(admin = %admin.name, %key_id, station = %body.station_id, "station key created");
@@ -83,7 +84,7 @@ pub struct CreatedUser {
 pub async fn add_user(
     State(app): State<AppState>,
     AdminCaller(admin): AdminCaller,
-    Json(body): Json<NewUser>,
+    ApiJson(body): ApiJson<NewUser>,
 ) -> Result<Response, ApiError> {
     app.accounts.add_user(&body.name, body.role, &body.password).await?;
     tracing::info!(admin = %admin.name, user = %body.name, role = ?body.role, "user added");

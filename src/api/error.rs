@@ -96,7 +96,10 @@ impl From<IntakeError> for ApiError {
                 details: serde_json::to_value(&contract.errors).ok(),
                 ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_metadata", message)
             },
-            IntakeError::WrongStation { .. } => Self::forbidden(message),
+            IntakeError::WrongStation { authenticated, declared } => Self {
+                details: Some(json!({ "key_station": authenticated, "metadata_station": declared })),
+                ..Self::new(StatusCode::FORBIDDEN, "wrong_station", message)
+            },
             IntakeError::EnergyMismatch { .. } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "energy_mismatch", message),
             IntakeError::Image(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_image", message),
             IntakeError::Conflict { scan_id, .. } => Self {

@@ -4,6 +4,7 @@
 mod admin;
 mod auth;
 mod error;
+mod extract;
 mod ops;
 mod queue;
 mod rate_limit;

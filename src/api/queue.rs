@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +18,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use super::AppState;
 use super::auth::{OfficerCaller, SupervisorCaller};
 use super::error::{ApiError, ErrorBody};
+use super::extract::{ApiJson, ApiQuery};
 use super::scans::{ScanView, scan_view};
 use crate::queue::worker::ScanSettled;
 use crate::queue::{AuditEntry, Decision, Outcome, OutcomeExport, QueueEntry, QueueFilter, QueueStats, ScanRecord};
@@ -39,7 +40,7 @@ pub struct QueueList {
 pub async fn list(
     State(app): State<AppState>,
     _officer: OfficerCaller,
-    Query(filter): Query<QueueFilter>,
+    ApiQuery(filter): ApiQuery<QueueFilter>,
 ) -> Result<Json<QueueList>, ApiError> {
     Ok(Json(QueueList { entries: app.store.queue(&filter).await? }))
 }
@@ -57,9 +58,9 @@ pub struct NextRequest {
 pub async fn next(
     State(app): State<AppState>,
     OfficerCaller(officer): OfficerCaller,
-    body: Option<Json<NextRequest>>,
+    body: Option<ApiJson<NextRequest>>,
 ) -> Result<Response, ApiError> {
-    let request = body.map(|Json(b)| b).unwrap_or_default();
+    let request = body.map(|ApiJson(b)| b).unwrap_or_default();
     let filter = QueueFilter { lane: request.lane, station: request.station, ..Default::default() };
     match review::claim_next(&app.store, &officer, &filter, app.config.claim_lease).await? {
         Some(scan) => respond(&app, scan).await,
@@ -81,9 +82,9 @@ pub async fn claim(
     State(app): State<AppState>,
     OfficerCaller(officer): OfficerCaller,
     Path(id): Path<String>,
-    body: Option<Json<ClaimRequest>>,
+    body: Option<ApiJson<ClaimRequest>>,
 ) -> Result<Response, ApiError> {
-    let lease = body.and_then(|Json(b)| b.lease_seconds).map_or(app.config.claim_lease, Duration::from_secs).min(MAX_CLAIM);
+    let lease = body.and_then(|ApiJson(b)| b.lease_seconds).map_or(app.config.claim_lease, Duration::from_secs).min(MAX_CLAIM);
     act(&app, &officer, &id, Action::Claim { lease }).await
 }
 
@@ -112,7 +113,7 @@ pub async fn assign(
     State(app): State<AppState>,
     SupervisorCaller(supervisor): SupervisorCaller,
     Path(id): Path<String>,
-    Json(body): Json<AssignRequest>,
+    ApiJson(body): ApiJson<AssignRequest>,
 ) -> Result<Response, ApiError> {
     act(&app, &supervisor, &id, Action::Assign { officer: body.officer, lease: app.config.claim_lease }).await
 }
@@ -133,7 +134,7 @@ pub async fn decide(
     State(app): State<AppState>,
     OfficerCaller(officer): OfficerCaller,
     Path(id): Path<String>,
-    Json(body): Json<DecisionRequest>,
+    ApiJson(body): ApiJson<DecisionRequest>,
 ) -> Result<Response, ApiError> {
     act(&app, &officer, &id, Action::Decide { decision: body.decision, notes: body.notes }).await
 }
@@ -154,7 +155,7 @@ pub async fn record_outcome(
     State(app): State<AppState>,
     OfficerCaller(officer): OfficerCaller,
     Path(id): Path<String>,
-    Json(body): Json<OutcomeRequest>,
+    ApiJson(body): ApiJson<OutcomeRequest>,
 ) -> Result<Response, ApiError> {
     act(&app, &officer, &id, Action::RecordOutcome { outcome: body.outcome, notes: body.notes }).await
 }
@@ -196,7 +197,7 @@ pub async fn audit(
 pub async fn stats(
     State(app): State<AppState>,
     _officer: OfficerCaller,
-    Query(query): Query<StatsQuery>,
+    ApiQuery(query): ApiQuery<StatsQuery>,
 ) -> Result<Json<QueueStats>, ApiError> {
     Ok(Json(app.store.stats(query.days()).await?))
 }
@@ -228,7 +229,7 @@ pub struct ExportQuery {
 pub async fn export_outcomes(
     State(app): State<AppState>,
     _supervisor: SupervisorCaller,
-    Query(query): Query<ExportQuery>,
+    ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
     let outcomes = app.store.outcomes(query.since.map(|t| t.timestamp_millis())).await?;
     let mut body = Vec::new();

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::auth::{Caller, StationCaller};
 use super::error::{ApiError, ErrorBody};
+use super::extract::ApiQuery;
 use crate::imaging::decode::{Energy, decode_scan};
 use crate::imaging::render::{Window, grayscale, heatmap_layer, material_colour};
 use crate::ingest::intake::{Accepted, Upload};
@@ -83,8 +85,8 @@ pub struct ScanView {
 pub async fn upload(
     State(app): State<AppState>,
     station: StationCaller,
-    Query(query): Query<UploadQuery>,
-    multipart: Multipart,
+    ApiQuery(query): ApiQuery<UploadQuery>,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
     if let Err(wait) = app.upload_limiter().take(&station.station_id) {
         return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many uploads from this station")
@@ -96,6 +98,7 @@ pub async fn upload(
         return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the analysis backlog is full; try again shortly")
             .retry_after(5));
     }
+    let multipart = multipart.map_err(|e| multipart_error(e.status(), e.body_text()))?;
     let upload = read_upload(multipart).await?;
     // Subscribed before accepting, so a verdict reached in between is not missed.
     let mut settled = app.events.subscribe();
@@ -152,7 +155,7 @@ async fn read_parts(multipart: &mut Multipart) -> Result<Upload, ApiError> {
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(e) => return Err(multipart_error(e)),
+            Err(e) => return Err(multipart_error(e.status(), e.body_text())),
         };
         let name = field.name().unwrap_or_default().to_owned();
         let content_type = field.content_type().map(str::to_owned);
@@ -177,7 +180,7 @@ async fn read_parts(multipart: &mut Multipart) -> Result<Upload, ApiError> {
         if slot.is_some() {
             return Err(ApiError::bad_request("duplicate_part", format!("part {name:?} appears twice")));
         }
-        let bytes = field.bytes().await.map_err(multipart_error)?;
+        let bytes = field.bytes().await.map_err(|e| multipart_error(e.status(), e.body_text()))?;
         if name == "metadata" && bytes.len() > MAX_METADATA_BYTES {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -191,10 +194,10 @@ async fn read_parts(multipart: &mut Multipart) -> Result<Upload, ApiError> {
     Ok(Upload { metadata: metadata.ok_or_else(|| missing("metadata"))?, high: high.ok_or_else(|| missing("high"))?, low })
 }
 
-fn multipart_error(error: axum::extract::multipart::MultipartError) -> ApiError {
-    let status = error.status();
+/// A form that is not multipart, or breaks off (axum's `MultipartRejection` and `MultipartError`).
+fn multipart_error(status: StatusCode, text: String) -> ApiError {
     let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "too_large" } else { "bad_multipart" };
-    ApiError::new(status, code, error.body_text())
+    ApiError::new(status, code, text)
 }
 
 /// A scan the caller may see, or why not.
@@ -242,23 +245,23 @@ pub async fn image(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(query): Query<ImageQuery>,
+    ApiQuery(query): ApiQuery<ImageQuery>,
 ) -> Result<Response, ApiError> {
     let scan = visible_scan(&app, &caller, &id).await?;
     let energy = match query.energy.as_deref() {
         None | Some("high") => Energy::High,
         Some("low") => Energy::Low,
-        Some(other) => return Err(ApiError::bad_request("bad_query", format!("energy is high or low, not {other:?}"))),
+        Some(other) => return Err(ApiError::bad_request("invalid_query", format!("energy is high or low, not {other:?}"))),
     };
     let material = match query.mode.as_deref() {
         None | Some("gray") | Some("grey") => false,
         Some("material") => true,
-        Some(other) => return Err(ApiError::bad_request("bad_query", format!("mode is gray or material, not {other:?}"))),
+        Some(other) => return Err(ApiError::bad_request("invalid_query", format!("mode is gray or material, not {other:?}"))),
     };
     let defaults = Window::default();
     let window = Window { level: query.level.unwrap_or(defaults.level), width: query.window.unwrap_or(defaults.width) };
     if !(window.width > 0.0 && window.width.is_finite() && window.level.is_finite()) {
-        return Err(ApiError::bad_request("bad_query", "window must be positive and level finite"));
+        return Err(ApiError::bad_request("invalid_query", "window must be positive and level finite"));
     }
     let needs_low = energy == Energy::Low || material;
     let low_key = match (&scan.low_image, needs_low) {

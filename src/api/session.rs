@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::auth::{Caller, SESSION_COOKIE};
 use super::error::{ApiError, ErrorBody};
+use super::extract::ApiJson;
 use crate::accounts::{Principal, SESSION_LIFETIME};
 use crate::queue::to_rfc3339;
 use crate::review::Role;
@@ -57,7 +58,7 @@ pub struct Identity {
 /// Sign in.
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = SignIn,
     responses((status = 200, body = SessionInfo), (status = 401, body = ErrorBody)))]
-pub async fn sign_in(State(app): State<AppState>, Json(body): Json<SignIn>) -> Result<Response, ApiError> {
+pub async fn sign_in(State(app): State<AppState>, ApiJson(body): ApiJson<SignIn>) -> Result<Response, ApiError> {
     let session = app.accounts.login(&body.name, &body.password).await?;
     tracing::info!(user = %session.officer.name, "signed in");
     let cookie = format!(

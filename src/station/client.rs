@@ -178,9 +178,9 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// What an answer means for the scan. Client errors are final (the same request gets the same
-/// answer), except 408 and 429 which are about timing, and 401 which is about the station's
-/// key, not the scan; server errors, and anything the station cannot read as the service's
-/// answer, are retried.
+/// answer), except 408 and 429 which are about timing, and 401 and 403 `wrong_station` which
+/// are about the station's key, not the scan; server errors, and anything the station cannot
+/// read as the service's answer, are retried.
 pub fn classify(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> Outcome {
     let json = serde_json::from_slice::<Value>(body).ok();
     let transient = |reason: String| Outcome::Retry(Transient { reason, retry_after, needs_operator: false });
@@ -188,6 +188,12 @@ pub fn classify(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) 
     if status == StatusCode::UNAUTHORIZED {
         let reason = "HTTP 401: the service refuses the station key (unknown, revoked or expired); fix the key, the scan waits";
         return operator(reason.into());
+    }
+    // Either the key is another station's, which refuses every scan until it is fixed, or this
+    // one scan names another station; the agent cannot tell which, and waiting loses nothing.
+    if status == StatusCode::FORBIDDEN && json.as_ref().is_some_and(|j| j["error"]["code"] == "wrong_station") {
+        let message = json.as_ref().and_then(|j| j["error"]["message"].as_str()).unwrap_or_default();
+        return operator(format!("HTTP 403: {message}; fix the station key (or the scan's station_id), the scan waits"));
     }
     if status.is_success() {
         return match json.as_ref().and_then(receipt) {
@@ -300,6 +306,9 @@ mod tests {
         assert!(redirect.reason.contains("redirects") && redirect.needs_operator);
         let refused_key = retried(401, None, r#"{"error": {"code": "unauthorized", "message": "unknown key"}}"#);
         assert!(refused_key.reason.contains("station key") && refused_key.needs_operator);
+        let other_station = r#"{"error": {"code": "wrong_station", "message": "this station is A but the metadata says station_id \"B\""}}"#;
+        let wrong_key = retried(403, None, other_station);
+        assert!(wrong_key.reason.contains("station_id \"B\"; fix the station key") && wrong_key.needs_operator, "{}", wrong_key.reason);
     }
 
     #[test]
