@@ -17,6 +17,7 @@ pub struct ConfigFile {
     pub intake: IntakeSection,
     pub analysis: AnalysisSection,
     pub review: ReviewSection,
+    pub retention: RetentionSection,
     pub triage: TriageConfig,
 }
 
@@ -103,6 +104,14 @@ impl Default for ReviewSection {
     fn default() -> Self {
         Self { claim_lease_minutes: 15 }
     }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionSection {
+    /// Days after a settled scan's last change that its images and heatmap are deleted (its
+    /// record, verdict, decision and audit log stay); 0, the default, keeps them for ever.
+    pub keep_images_days: u32,
 }
 
 impl ConfigFile {

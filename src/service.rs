@@ -19,6 +19,7 @@ use crate::ingest::intake::{Intake, IntakeConfig};
 use crate::metrics::Metrics;
 use crate::queue::Store;
 use crate::queue::early::EarlyAnalyses;
+use crate::queue::retention::Retention;
 use crate::queue::worker::{Analyst, WorkerConfig, Workers};
 
 /// Where the service keeps its state.
@@ -32,6 +33,7 @@ pub struct Storage {
 pub struct Service {
     state: AppState,
     workers: Workers,
+    retention: Option<Retention>,
 }
 
 impl Service {
@@ -76,6 +78,10 @@ impl Service {
             ..WorkerConfig::default()
         };
         let workers = Workers::start(analyst, arrivals.clone(), worker_config).await?;
+        let retention = match config.retention.keep_images_days {
+            0 => None,
+            days => Some(Retention::start(store.clone(), images.clone(), Duration::from_secs(u64::from(days) * 86_400))),
+        };
 
         let server = &config.server;
         let services = Services {
@@ -101,7 +107,7 @@ impl Service {
                 },
             },
         };
-        Ok(Self { state: AppState::new(services), workers })
+        Ok(Self { state: AppState::new(services), workers, retention })
     }
 
     pub fn state(&self) -> &AppState {
@@ -120,6 +126,9 @@ impl Service {
         api::serve(listener, self.state, shutdown).await?;
         tracing::info!("no longer accepting requests; letting the analyses in progress finish");
         self.workers.shutdown().await;
+        if let Some(retention) = self.retention {
+            retention.shutdown().await;
+        }
         tracing::info!("stopped");
         Ok(())
     }

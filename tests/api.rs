@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use scantriage::config::ConfigFile;
 use scantriage::review::Role;
 use serde_json::{Value, json};
+use sqlx::Connection;
 use support::server::{TestServer, client, form, sample_parts};
 
 const SAMPLES: [&str; 12] = [
@@ -449,6 +450,100 @@ async fn malformed_queries_and_bodies_get_the_error_body() {
     }
     let no_body = client().post(format!("{}/api/v1/scans/x/claim", server.url)).bearer_auth(&officer).send().await.unwrap();
     assert_eq!(error_of(no_body).await, invalid(StatusCode::NOT_FOUND, "not_found"));
+}
+
+/// Every image file of the server as if stored two days ago: retention keeps files stored in
+/// the last hour, which may belong to a scan being taken in.
+fn age_image_files(dir: &std::path::Path) {
+    for sub in std::fs::read_dir(dir).unwrap() {
+        for file in std::fs::read_dir(sub.unwrap().path()).unwrap() {
+            let file = std::fs::File::options().write(true).open(file.unwrap().path()).unwrap();
+            file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86_400)).unwrap();
+        }
+    }
+}
+
+fn image_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).unwrap().map(|sub| std::fs::read_dir(sub.unwrap().path()).unwrap().count()).sum()
+}
+
+/// Retention: an admin deletes the images of settled scans by hand, and `keep_images_days`
+/// does it on its own; the scan, its verdict and its log stay, its pictures answer 410, and
+/// the same images can be uploaded again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settled_scans_lose_their_images_by_hand_or_after_the_configured_days() {
+    let server = TestServer::start(ConfigFile::default());
+    let admin = server.sign_in("root-retention", Role::Admin).await;
+    let settled = |sample: &'static str, station_scan_id: &'static str| {
+        let server = &server;
+        async move {
+            let (mut metadata, high, low) = sample_parts(sample);
+            metadata["station_scan_id"] = json!(station_scan_id);
+            let key = server.station_key(&station_of(&metadata)).await;
+            let (status, scan) = upload(server, &key, &metadata, &high, low.as_deref(), "?wait=30").await;
+            assert_eq!((status, scan["state"].as_str()), (StatusCode::OK, Some("released")), "{scan}");
+            (scan["id"].as_str().unwrap().to_owned(), 1 + usize::from(low.is_some()))
+        }
+    };
+    let (first, first_files) = settled("SIM-65-000000", "retention-1").await;
+    let (second, _) = settled("SIM-66-000001", "retention-2").await;
+    let gone = |id: String| {
+        let (server, admin) = (&server, admin.clone());
+        async move {
+            for picture in ["image.png", "heatmap.png"] {
+                let response = get(server, &admin, &format!("/api/v1/scans/{id}/{picture}")).await;
+                assert_eq!(response.status(), StatusCode::GONE, "{picture}");
+                assert_eq!(response.json::<Value>().await.unwrap()["error"]["code"], "images_purged");
+            }
+            let scan: Value = get(server, &admin, &format!("/api/v1/scans/{id}")).await.json().await.unwrap();
+            assert!(scan["images_purged_at"].is_string() && scan["verdict"]["lane"] == "green", "{scan}");
+        }
+    };
+
+    let purge = |body: Value| post(&server, &admin, "/api/v1/admin/purge-images", body);
+    let supervisor = server.sign_in("sue-retention", Role::Supervisor).await;
+    let (status, _) = post(&server, &supervisor, "/api/v1/admin/purge-images", json!({ "settled_before": "2026-01-01T00:00:00Z" })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, refused) = purge(json!({ "settled_before": "2999-01-01T00:00:00Z" })).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_purge")));
+
+    let files = image_files(&server.images_dir());
+    age_image_files(&server.images_dir());
+    let now = chrono::Utc::now().to_rfc3339();
+    let (status, report) = purge(json!({ "settled_before": now, "max_scans": 1 })).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report, json!({ "scans": 1, "files": first_files, "more": true }), "oldest first, one at a time");
+    assert_eq!(image_files(&server.images_dir()), files - first_files);
+    gone(first.clone()).await;
+    let audit: Value = get(&server, &admin, &format!("/api/v1/scans/{first}/audit")).await.json().await.unwrap();
+    assert_eq!(audit["entries"].as_array().unwrap().last().unwrap()["action"], "images_purged");
+    assert_eq!(get(&server, &admin, &format!("/api/v1/scans/{second}/image.png")).await.status(), StatusCode::OK);
+
+    // On its own: the second scan settled two days ago, the service keeps images one day.
+    let mut connection = sqlx::AnyConnection::connect(&server.database_url).await.unwrap();
+    sqlx::query("UPDATE scans SET updated_at = updated_at - $1 WHERE id = $2")
+        .bind(2 * 86_400_000_i64)
+        .bind(&second)
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    let mut keeping_a_day = ConfigFile::default();
+    keeping_a_day.retention.keep_images_days = 1;
+    let server = server.restart(keeping_a_day);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while get(&server, &admin, &format!("/api/v1/scans/{second}/image.png")).await.status() != StatusCode::GONE {
+        assert!(std::time::Instant::now() < deadline, "the purge at start-up did not reach the second scan");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(image_files(&server.images_dir()), 0);
+    // The same images come back for a new scan.
+    let (mut metadata, high, low) = sample_parts("SIM-65-000000");
+    metadata["station_scan_id"] = json!("retention-3");
+    let key = server.station_key(&station_of(&metadata)).await;
+    let (status, again) = upload(&server, &key, &metadata, &high, low.as_deref(), "?wait=30").await;
+    assert_eq!((status, again["state"].as_str()), (StatusCode::OK, Some("released")), "{again}");
+    let id = again["id"].as_str().unwrap();
+    assert_eq!(get(&server, &admin, &format!("/api/v1/scans/{id}/image.png")).await.status(), StatusCode::OK);
 }
 
 /// A 16 × 16 16-bit PNG: passes the header checks at the door.

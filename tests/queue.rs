@@ -10,6 +10,8 @@ use scantriage::queue::{
     Decision, Inserted, NewScan, Outcome, QueueFilter, ScanState, Store, StoreError, StoredAnalysis, now_ms,
 };
 use scantriage::inference::analysis::Heatmap;
+use scantriage::ingest::images::{FsImageStore, ImageStore, image_key};
+use scantriage::queue::retention::{self, Purged};
 use scantriage::review::{self, Action, Officer, ReviewError, Role};
 use scantriage::triage::{Lane, Reason, ReasonCode, Verdict};
 use serde_json::json;
@@ -292,6 +294,92 @@ async fn statistics_count_recent_days_by_day_and_all_scans_by_state(store: Store
     assert_eq!(lanes_by_day(&year), [vec![("red".to_owned(), 1)], vec![("green".to_owned(), 1), ("none".to_owned(), 1)]]);
 }
 
+/// An image file as if stored `days` ago.
+fn stored_days_ago(dir: &std::path::Path, key: &str, days: u64) {
+    let file = std::fs::File::options().write(true).open(dir.join(&key[..2]).join(key)).unwrap();
+    file.set_modified(std::time::SystemTime::now() - Duration::from_secs(days * 86_400)).unwrap();
+}
+
+/// Retention deletes the images and heatmap cells of settled scans only, once, keeping an
+/// image that a scan still waiting for an officer shares or that was just stored again.
+async fn retention_deletes_the_images_of_settled_scans_only(store: Store, url: String) {
+    let dir = tempfile::tempdir().unwrap();
+    let images = FsImageStore::new(dir.path()).unwrap();
+    let mut keys = vec![];
+    for n in 0..4 {
+        let bytes = format!("image {n}").into_bytes();
+        keys.push(image_key(&bytes));
+        images.put(&keys[n], bytes.into()).await.unwrap();
+        stored_days_ago(dir.path(), &keys[n], 100);
+    }
+    let exists = |key: &str| dir.path().join(&key[..2]).join(key).exists();
+    let started = now_ms();
+    let with_images = |n: usize, high: &str, low: Option<&str>| NewScan {
+        high_image: high.into(),
+        low_image: low.map(str::to_owned),
+        ..new_scan("GATE-1", &format!("{n:04}"), &format!("digest-{n}"))
+    };
+    let mut ids = vec![];
+    for (n, (high, low, lane)) in [
+        (&keys[0], Some(&keys[1]), Lane::Green),
+        (&keys[2], None, Lane::Red),
+        (&keys[2], None, Lane::Red),
+        (&keys[3], None, Lane::Green),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let Inserted::New { id } = store.insert_scan(&with_images(n, high, low.map(String::as_str))).await.unwrap() else { panic!() };
+        let job = store.claim_analysis("w", LEASE, 3).await.unwrap().unwrap();
+        assert!(store.finish_analysis(&job, &analysis()).await.unwrap());
+        store.route(&id, &verdict(lane, 50)).await.unwrap();
+        ids.push(id);
+    }
+    let (released, decided, waiting, stored_again) = (&ids[0], &ids[1], &ids[2], &ids[3]);
+    let clear = |id: &str| {
+        let (store, id) = (store.clone(), id.to_owned());
+        async move {
+            review::act(&store, &officer("ana"), &id, &Action::Claim { lease: LEASE }).await.unwrap();
+            review::act(&store, &officer("ana"), &id, &Action::Decide { decision: Decision::Cleared, notes: String::new() }).await.unwrap();
+        }
+    };
+    clear(decided).await;
+    // The fourth image is uploaded again, for a scan the database does not show yet.
+    images.put(&keys[3], b"image 3".to_vec().into()).await.unwrap();
+
+    let running = || true;
+    let purge = |before| retention::purge(&store, &images, before, usize::MAX, &running);
+    assert_eq!(purge(started).await.unwrap(), Purged::default(), "nothing settled before the scans came in");
+    assert_eq!(purge(now_ms() + 1).await.unwrap(), Purged { scans: 3, images: 2 });
+    assert_eq!(keys.iter().map(|k| exists(k)).collect::<Vec<_>>(), [false, false, true, true]);
+    assert_eq!(purge(now_ms() + 1).await.unwrap(), Purged::default(), "each scan once");
+
+    let purged_at = |id: &str| {
+        let store = store.clone();
+        let id = id.to_owned();
+        async move { store.scan(&id).await.unwrap().unwrap().images_purged_at }
+    };
+    for id in [released, decided, stored_again] {
+        assert!(purged_at(id).await.is_some(), "{id}");
+    }
+    assert_eq!(purged_at(waiting).await, None);
+    let last = store.audit_log(released).await.unwrap().pop().unwrap();
+    assert_eq!((last.action.as_str(), last.actor.as_str()), ("images_purged", "system"));
+    let mut connection = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM analyses WHERE heatmap_cells IS NOT NULL AND scan_id = $1")
+        .bind(waiting)
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    let all_kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM analyses WHERE heatmap_cells IS NOT NULL").fetch_one(&mut connection).await.unwrap();
+    assert_eq!((kept, all_kept), (1, 1), "only the waiting scan keeps its heatmap");
+
+    // Once the last scan sharing an image is settled, the image goes too.
+    clear(waiting).await;
+    assert_eq!(purge(now_ms() + 1).await.unwrap(), Purged { scans: 1, images: 1 });
+    assert!(!exists(&keys[2]));
+}
+
 macro_rules! on_both_backends {
     ($($story:ident),+ ; with its url: $($raw:ident),+ $(,)?) => {
         mod sqlite {
@@ -332,7 +420,7 @@ on_both_backends!(
     concurrent_claimers_never_share_a_scan,
     an_abandoned_claim_lapses;
     with its url: the_audit_log_cannot_be_changed, heatmaps_stored_as_json_still_read,
-    statistics_count_recent_days_by_day_and_all_scans_by_state,
+    statistics_count_recent_days_by_day_and_all_scans_by_state, retention_deletes_the_images_of_settled_scans_only,
 );
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 // officer stops dragging a slider) and swaps it in only when it has arrived.
 
 import * as api from "./api.js";
-import { $, h, debounce } from "./dom.js";
+import { $, h, dateTime, debounce } from "./dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 /** Window/level presets over log-attenuation: the first is the server's default view. */
@@ -93,6 +93,11 @@ export function createViewer({ checkSession }) {
   /** Fetches the view the controls ask for and shows it once decoded; a newer request wins. */
   async function render() {
     if (!scan) return;
+    if (scan.images_purged_at) {
+      status.textContent = `The images were deleted on ${dateTime(scan.images_purged_at)} under the retention policy; the verdict, decisions and audit log are kept.`;
+      status.hidden = false;
+      return;
+    }
     const url = api.imageUrl(scan.id, imageQuery());
     if (url === wanted) return;
     wanted = url;
@@ -146,14 +151,16 @@ export function createViewer({ checkSession }) {
   }
 
   function showToggles() {
-    const material = dualEnergy();
+    const purged = Boolean(scan?.images_purged_at);
+    const material = dualEnergy() && !purged;
     buttons.material.disabled = !material;
-    buttons.material.title = material ? "Dual-energy material colouring" : "Single-energy scan: no material colouring";
-    buttons.heatmap.disabled = !scan?.analysis;
+    buttons.material.title = purged ? "The images were deleted"
+      : material ? "Dual-energy material colouring" : "Single-energy scan: no material colouring";
+    buttons.heatmap.disabled = !scan?.analysis || purged;
     for (const [name, button] of Object.entries(buttons)) {
       button.setAttribute("aria-pressed", String(view[name] && !button.disabled));
     }
-    heatmap.hidden = !(view.heatmap && scan?.analysis);
+    heatmap.hidden = !view.heatmap || buttons.heatmap.disabled;
     if (!heatmap.hidden && !heatmap.getAttribute("src")) heatmap.src = api.heatmapUrl(scan.id);
     regions.style.display = view.boxes ? "" : "none";
     $("material-legend").hidden = !(view.material && material);

@@ -13,6 +13,8 @@ use super::auth::{AdminCaller, SupervisorCaller};
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiJson;
 use crate::accounts::UserSummary;
+use crate::queue::now_ms;
+use crate::queue::retention;
 use crate::review::Role;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -115,4 +117,50 @@ pub async fn disable_user(
     app.accounts.disable_user(&name).await?;
     tracing::info!(admin = %admin.name, user = %name, "user disabled");
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PurgeRequest {
+    /// Settled scans (released, decided, closed, failed) not changed since this time lose their
+    /// images and heatmap; at most now.
+    #[schema(value_type = String, format = DateTime)]
+    settled_before: chrono::DateTime<chrono::FixedOffset>,
+    /// At most this many scans (1 to 100 000, default 1000), oldest first: run again while `more`.
+    max_scans: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PurgeReport {
+    /// Scans whose images and heatmap were deleted.
+    scans: usize,
+    /// Image files deleted (scans may share one).
+    files: usize,
+    /// Whether scans settled before that time still have their images.
+    more: bool,
+}
+
+const MAX_PURGE: u32 = 100_000;
+
+/// Delete the images and heatmaps of scans settled before a time now, rather than waiting for
+/// retention (admins): to free disk space.
+#[utoipa::path(post, path = "/api/v1/admin/purge-images", tag = "admin", security(("bearer" = [])), request_body = PurgeRequest,
+    responses((status = 200, body = PurgeReport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn purge_images(
+    State(app): State<AppState>,
+    AdminCaller(admin): AdminCaller,
+    ApiJson(body): ApiJson<PurgeRequest>,
+) -> Result<Json<PurgeReport>, ApiError> {
+    let before = body.settled_before.timestamp_millis();
+    if before > now_ms() {
+        return Err(ApiError::bad_request("invalid_purge", "settled_before is in the future"));
+    }
+    let max_scans = body.max_scans.unwrap_or(1000);
+    if !(1..=MAX_PURGE).contains(&max_scans) {
+        return Err(ApiError::bad_request("invalid_purge", format!("max_scans is 1 to {MAX_PURGE}")));
+    }
+    let purged = retention::purge(&app.store, app.images.as_ref(), before, max_scans as usize, &|| true).await?;
+    let more = !app.store.scans_with_expired_images(before, 1).await?.is_empty();
+    tracing::info!(admin = %admin.name, settled_before = %body.settled_before, scans = purged.scans, files = purged.images, more, "images purged by hand");
+    Ok(Json(PurgeReport { scans: purged.scans, files: purged.images, more }))
 }

@@ -11,6 +11,7 @@ use crate::accounts::AccountError;
 use crate::ingest::images::ImageStoreError;
 use crate::ingest::intake::IntakeError;
 use crate::queue::StoreError;
+use crate::queue::retention::RetentionError;
 use crate::review::ReviewError;
 
 /// Freeing disk space takes an operator: stations retrying every few seconds would only add
@@ -147,6 +148,15 @@ impl From<AccountError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         Self::internal(&error)
+    }
+}
+
+impl From<RetentionError> for ApiError {
+    fn from(error: RetentionError) -> Self {
+        match error {
+            RetentionError::Store(e) => e.into(),
+            RetentionError::Images(e) => e.into(),
+        }
     }
 }
 

@@ -155,6 +155,7 @@ fn documented_routes(body_limit: usize) -> (Router<AppState>, utoipa::openapi::O
         .routes(routes!(admin::add_user))
         .routes(routes!(admin::disable_user))
         .routes(routes!(admin::list_users))
+        .routes(routes!(admin::purge_images))
         .split_for_parts()
 }
 

@@ -209,6 +209,18 @@ async fn visible_scan(app: &AppState, caller: &Caller, id: &str) -> Result<ScanR
     Ok(scan)
 }
 
+/// Retention deletes a settled scan's images and heatmap after the configured days.
+fn images_kept(scan: &ScanRecord) -> Result<(), ApiError> {
+    match scan.images_purged_at {
+        Some(at) => Err(ApiError::new(
+            StatusCode::GONE,
+            "images_purged",
+            format!("the images of scan {} were deleted on {} under the retention policy", scan.id, crate::queue::to_rfc3339(at)),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// A scan record with its analysis, as `GET /api/v1/scans/{id}` answers.
 pub(super) async fn scan_view(app: &AppState, scan: ScanRecord) -> Result<ScanView, ApiError> {
     let analysis = app.store.analysis_summary(&scan.id).await?;
@@ -239,7 +251,8 @@ pub struct ImageQuery {
 /// The scan image as an 8-bit PNG for people.
 #[utoipa::path(get, path = "/api/v1/scans/{id}/image.png", tag = "scans", security(("bearer" = [])),
     params(("id" = String, Path), ImageQuery),
-    responses((status = 200, content_type = "image/png"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, content_type = "image/png"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 410, description = "the images were deleted under the retention policy", body = ErrorBody)))]
 
 pub async fn image(
     State(app): State<AppState>,
@@ -248,6 +261,7 @@ pub async fn image(
     ApiQuery(query): ApiQuery<ImageQuery>,
 ) -> Result<Response, ApiError> {
     let scan = visible_scan(&app, &caller, &id).await?;
+    images_kept(&scan)?;
     let energy = match query.energy.as_deref() {
         None | Some("high") => Energy::High,
         Some("low") => Energy::Low,
@@ -294,9 +308,11 @@ pub async fn image(
 /// The anomaly heatmap as a transparent overlay of the image's size.
 #[utoipa::path(get, path = "/api/v1/scans/{id}/heatmap.png", tag = "scans", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, content_type = "image/png"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, content_type = "image/png"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 410, description = "the heatmap was deleted under the retention policy", body = ErrorBody)))]
 pub async fn heatmap(State(app): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     let scan = visible_scan(&app, &caller, &id).await?;
+    images_kept(&scan)?;
     let stored = app
         .store
         .analysis(&scan.id)

@@ -5,6 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -45,7 +46,7 @@ impl ImageStoreError {
 }
 
 /// Durable storage for scan images. The local filesystem is the default; an S3-compatible
-/// object store (e.g. with the `object_store` crate) can implement the same two calls for
+/// object store (e.g. with the `object_store` crate) can implement the same calls for
 /// several instances sharing one store.
 #[async_trait]
 pub trait ImageStore: Send + Sync {
@@ -54,6 +55,10 @@ pub trait ImageStore: Send + Sync {
     async fn put(&self, key: &str, bytes: Bytes) -> Result<(), ImageStoreError>;
     /// The bytes stored under `key`, checked against it.
     async fn get(&self, key: &str) -> Result<Bytes, ImageStoreError>;
+    /// Deletes the image unless it was stored, or stored again, at or after `stored_since`:
+    /// the same bytes may just have been uploaded for a new scan that the database does not
+    /// show yet. Whether it was deleted (an image that is not there was not).
+    async fn delete_unless_stored_since(&self, key: &str, stored_since: SystemTime) -> Result<bool, ImageStoreError>;
     /// Bytes free for new images, where the store can tell (a local disk): for monitoring.
     async fn free_bytes(&self) -> Option<u64> {
         None
@@ -118,6 +123,17 @@ impl ImageStore for RecentImages {
         }
     }
 
+    async fn delete_unless_stored_since(&self, key: &str, stored_since: SystemTime) -> Result<bool, ImageStoreError> {
+        let deleted = self.store.delete_unless_stored_since(key, stored_since).await?;
+        if deleted {
+            let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(bytes) = kept.bytes.remove(key) {
+                kept.total -= bytes.len();
+            }
+        }
+        Ok(deleted)
+    }
+
     async fn free_bytes(&self) -> Option<u64> {
         self.store.free_bytes().await
     }
@@ -130,13 +146,16 @@ impl ImageStore for RecentImages {
 pub struct FsImageStore {
     root: PathBuf,
     keep_free_bytes: u64,
+    /// Makes storing an image that is already there (which renews its time) and deleting it
+    /// one after the other, so that a deletion cannot take an image just stored again.
+    renew_or_delete: Arc<Mutex<()>>,
 }
 
 impl FsImageStore {
     pub fn new(root: impl Into<PathBuf>) -> Result<Self, ImageStoreError> {
         let root = root.into();
         std::fs::create_dir_all(&root).map_err(|source| ImageStoreError::io(&root, source))?;
-        Ok(Self { root, keep_free_bytes: 0 })
+        Ok(Self { root, keep_free_bytes: 0, renew_or_delete: Arc::default() })
     }
 
     /// Refuses an image that would leave less than `bytes` free on the store's file system. The
@@ -166,8 +185,14 @@ impl FsImageStore {
 
     fn put_blocking(&self, key: &str, bytes: &[u8]) -> Result<(), ImageStoreError> {
         let path = self.path_of(key).ok_or_else(|| ImageStoreError::Missing(key.to_owned()))?;
-        if path.exists() {
-            return Ok(());
+        {
+            let _renewing = self.renew_or_delete.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if path.exists() {
+                // Stored again: the modification time tells retention it is in use.
+                let file = std::fs::File::options().write(true).open(&path).map_err(|e| ImageStoreError::io(&path, e))?;
+                file.set_modified(SystemTime::now()).map_err(|e| ImageStoreError::io(&path, e))?;
+                return Ok(());
+            }
         }
         self.check_room_for(bytes.len())?;
         let dir = path.parent().expect("keys live in a subdirectory");
@@ -201,6 +226,24 @@ impl FsImageStore {
         }
         Ok(bytes.into())
     }
+
+    fn delete_blocking(&self, key: &str, stored_since: SystemTime) -> Result<bool, ImageStoreError> {
+        let path = self.path_of(key).ok_or_else(|| ImageStoreError::Missing(key.to_owned()))?;
+        let _deleting = self.renew_or_delete.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let stored = match std::fs::metadata(&path).and_then(|m| m.modified()) {
+            Ok(stored) => stored,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(source) => return Err(ImageStoreError::Io { path, source }),
+        };
+        if stored >= stored_since {
+            return Ok(false);
+        }
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(source) => Err(ImageStoreError::Io { path, source }),
+        }
+    }
 }
 
 /// Bytes available to this process on the file system holding `dir`.
@@ -225,6 +268,11 @@ impl ImageStore for FsImageStore {
         crate::on_blocking_thread(move || store.get_blocking(&key)).await
     }
 
+    async fn delete_unless_stored_since(&self, key: &str, stored_since: SystemTime) -> Result<bool, ImageStoreError> {
+        let (store, key) = (self.clone(), key.to_owned());
+        crate::on_blocking_thread(move || store.delete_blocking(&key, stored_since)).await
+    }
+
     async fn free_bytes(&self) -> Option<u64> {
         let root = self.root.clone();
         crate::on_blocking_thread(move || free_space(&root)).await.ok()
@@ -234,6 +282,7 @@ impl ImageStore for FsImageStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[tokio::test]
     async fn stores_by_content_and_detects_damage() {
@@ -292,5 +341,28 @@ mod tests {
         assert!(matches!(recent.get(&images[0].0).await, Err(ImageStoreError::Damaged { .. })), "the oldest left memory");
         assert_eq!(recent.get(&images[1].0).await.unwrap(), images[1].1);
         assert_eq!(recent.get(&images[2].0).await.unwrap(), images[2].1);
+    }
+
+    #[tokio::test]
+    async fn an_image_is_deleted_unless_it_was_stored_again_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let recent = RecentImages::new(Arc::new(FsImageStore::new(dir.path()).unwrap()), 1 << 20);
+        let key = image_key(b"scan bytes");
+        let path = dir.path().join(&key[..2]).join(&key);
+        let stored_at = |when: SystemTime| std::fs::File::options().write(true).open(&path).unwrap().set_modified(when).unwrap();
+        let (day_ago, hour_ago) = (SystemTime::now() - Duration::from_secs(86_400), SystemTime::now() - Duration::from_secs(3600));
+
+        recent.put(&key, Bytes::from_static(b"scan bytes")).await.unwrap();
+        stored_at(day_ago);
+        recent.put(&key, Bytes::from_static(b"scan bytes")).await.unwrap();
+        assert!(!recent.delete_unless_stored_since(&key, hour_ago).await.unwrap(), "stored again: in use");
+        assert!(path.exists());
+
+        stored_at(day_ago);
+        assert!(recent.delete_unless_stored_since(&key, hour_ago).await.unwrap());
+        assert!(!path.exists());
+        assert!(matches!(recent.get(&key).await, Err(ImageStoreError::Missing(_))), "not served from memory either");
+        assert!(!recent.delete_unless_stored_since(&key, hour_ago).await.unwrap(), "gone already");
+        assert!(recent.delete_unless_stored_since("../../etc/passwd", hour_ago).await.is_err(), "keys are never paths");
     }
 }

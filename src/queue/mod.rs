@@ -9,6 +9,7 @@ mod backend;
 pub mod early;
 mod postgres;
 mod records;
+pub mod retention;
 mod sqlite;
 mod store;
 pub mod worker;
@@ -19,7 +20,7 @@ pub use records::{
     QueueStats, ScanRecord, ScanState, StoredAnalysis,
 };
 pub use records::to_rfc3339;
-pub use store::{SYSTEM_ACTOR, Store, StoreError};
+pub use store::{ExpiredScan, SYSTEM_ACTOR, Store, StoreError};
 
 /// Milliseconds since the Unix epoch, as stored.
 pub fn now_ms() -> i64 {

@@ -27,6 +27,7 @@ impl Backend for Postgres {
             (2, include_str!("migrations/common/0002_accounts.sql")),
             (3, include_str!("migrations/postgres/0003_heatmap_cells.sql")),
             (4, include_str!("migrations/common/0004_scans_by_received.sql")),
+            (5, include_str!("migrations/common/0005_image_retention.sql")),
         ]
     }
 

@@ -171,6 +171,11 @@ pub struct ScanRecord {
     pub high_image: String,
     #[serde(skip)]
     pub low_image: Option<String>,
+    /// When retention deleted the scan's images and heatmap (docs/operations.md); the verdict,
+    /// decision and audit log stay.
+    #[serde(serialize_with = "rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub images_purged_at: Option<i64>,
     /// Bumped by every change; see [`super::Store::apply_review`].
     #[serde(skip)]
     pub version: i64,

@@ -38,6 +38,7 @@ fn queued_scan() -> ScanRecord {
         metadata: serde_json::Value::Null,
         high_image: "h".into(),
         low_image: None,
+        images_purged_at: None,
         version: 3,
     }
 }

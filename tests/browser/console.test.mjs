@@ -117,6 +117,7 @@ before(async () => {
   const store = { SCANTRIAGE_DATA_DIR: dataDir };
   for (const name of ["ana", "ben"]) run(["users", "add", name, "--role", "officer"], { ...store, SCANTRIAGE_PASSWORD: PASSWORD });
   run(["users", "add", "sue", "--role", "supervisor"], { ...store, SCANTRIAGE_PASSWORD: PASSWORD });
+  run(["users", "add", "root", "--role", "admin"], { ...store, SCANTRIAGE_PASSWORD: PASSWORD });
   for (const dir of [...SAMPLES, LATE_SAMPLE, WALL_SAMPLE, twinSample]) {
     const station = JSON.parse(fs.readFileSync(path.join(dir, "meta.json"), "utf8")).station_id;
     if (!keys.has(station)) keys.set(station, run(["keys", "create", "--station", station], store).match(/stk_\w+/)[0]);
@@ -303,6 +304,22 @@ test("an officer triages a red scan in the console", { timeout: 240_000 }, async
   assert.match(await text("#audit li[data-action=outcome_recorded]"), /ana outcome recorded \(decided → closed\) — seizure: “120 cartons/);
   const closed = await ben("GET", `/api/v1/scans/${entry.id}`);
   assert.deepEqual([closed.state, closed.outcome, closed.outcome_by], ["closed", "seizure", "ana"]);
+
+  // Once an admin has the images of settled scans deleted, the console says so instead of
+  // showing a broken image; the verdict and the history stay.
+  const root = await signInAs("root");
+  const purged = await root("POST", "/api/v1/admin/purge-images", { settled_before: new Date().toISOString() });
+  assert.equal(purged.scans, 2, "the released honest scan and this one");
+  await page.selectOption("#queue-state", "closed");
+  await page.locator(".entry", { hasText: container }).click();
+  await until("the note on deleted images", async () => /^The images were deleted on /.test(await text("#image-status")));
+  assert.equal(await page.isDisabled("#toggle-heatmap"), true);
+  assert.equal(await page.getAttribute("#xray", "src"), null);
+  assert.match(await text("#review-state"), /Inspection: seizure, recorded by ana/);
+  await page.locator("#image-status").scrollIntoViewIfNeeded();
+  await shot("07b-images-deleted");
+  await page.selectOption("#queue-state", "queued");
+  await until("the waiting scans", async () => (await page.locator(".entry").count()) === queue.entries.length - 1);
 
   // A scan arriving while the officer works shows up without a reload.
   const count = await page.locator(".entry").count();

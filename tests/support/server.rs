@@ -19,7 +19,7 @@ pub struct TestServer {
     pub database_url: String,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
-    _dir: tempfile::TempDir,
+    dir: Option<tempfile::TempDir>,
 }
 
 impl TestServer {
@@ -30,7 +30,22 @@ impl TestServer {
 
     /// On the database `database_url` names, or SQLite; images in a temporary directory.
     pub fn start_on(config: ConfigFile, database_url: Option<String>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(config, database_url, tempfile::tempdir().unwrap())
+    }
+
+    /// Stops the service and starts it again on the same database and images.
+    pub fn restart(mut self, config: ConfigFile) -> Self {
+        let dir = self.dir.take().expect("a running server has its directory");
+        let database_url = self.database_url.clone();
+        self.stop_service();
+        Self::start_in(config, Some(database_url), dir)
+    }
+
+    pub fn images_dir(&self) -> PathBuf {
+        self.dir.as_ref().expect("a running server has its directory").path().join("images")
+    }
+
+    fn start_in(config: ConfigFile, database_url: Option<String>, dir: tempfile::TempDir) -> Self {
         let storage = Storage {
             database_url: database_url
                 .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("scantriage.db").display())),
@@ -49,7 +64,7 @@ impl TestServer {
             });
         });
         let url = started.recv_timeout(std::time::Duration::from_secs(120)).expect("the service listens");
-        Self { url, database_url, stop: Some(stop), thread: Some(thread), _dir: dir }
+        Self { url, database_url, stop: Some(stop), thread: Some(thread), dir: Some(dir) }
     }
 
     pub async fn accounts(&self) -> Accounts {
@@ -74,14 +89,20 @@ impl TestServer {
     }
 }
 
-impl Drop for TestServer {
-    fn drop(&mut self) {
+impl TestServer {
+    fn stop_service(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop_service();
     }
 }
 

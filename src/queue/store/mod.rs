@@ -18,6 +18,9 @@ use super::now_ms;
 
 mod officers;
 mod processing;
+mod retention;
+
+pub use retention::ExpiredScan;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -34,7 +37,7 @@ pub enum StoreError {
 /// Every column of `scans` a [`ScanRecord`] is read from.
 const SCAN_COLUMNS: &str = "id, station_id, station_scan_id, state, failure, attempts, risk_score, lane, verdict, \
     containers, declared_goods, claimed_by, claim_until, decision, decision_notes, decided_by, decided_at, \
-    outcome, outcome_notes, outcome_by, outcome_at, received_at, updated_at, metadata, high_image, low_image, version";
+    outcome, outcome_notes, outcome_by, outcome_at, received_at, updated_at, metadata, high_image, low_image, images_purged_at, version";
 
 /// The actor recorded for what the service does on its own.
 pub const SYSTEM_ACTOR: &str = "system";
@@ -286,6 +289,7 @@ fn scan_record(row: &AnyRow) -> Result<ScanRecord, StoreError> {
         metadata: json_column(row, "metadata")?,
         high_image: get_text("high_image")?,
         low_image: get_opt_text("low_image")?,
+        images_purged_at: get_opt_int("images_purged_at")?,
         version: row.try_get("version").map_err(corrupt)?,
     })
 }
