@@ -140,13 +140,20 @@ impl From<AccountError> for ApiError {
             AccountError::BadName | AccountError::BadStation | AccountError::WeakPassword => Self::bad_request("invalid_account", message),
             AccountError::UserExists(_) => Self::new(StatusCode::CONFLICT, "exists", message),
             AccountError::NoSuchUser(_) | AccountError::NoSuchKey(_) => Self::not_found(message),
-            AccountError::Hashing(_) | AccountError::Store(_) => Self::internal(&message),
+            AccountError::Store(e) => e.into(),
+            AccountError::Hashing(_) => Self::internal(&message),
         }
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
+        if error.is_disk_full() {
+            // Nothing of the request was written: the same request succeeds once space is freed.
+            tracing::error!(%error, "request refused: the database has no disk space");
+            return Self::new(StatusCode::INSUFFICIENT_STORAGE, "storage_full", "the service's database has no room; nothing was stored")
+                .retry_after(STORAGE_FULL_RETRY_SECONDS);
+        }
         Self::internal(&error)
     }
 }

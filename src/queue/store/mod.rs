@@ -34,6 +34,24 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// Whether the database refused a write for lack of disk space: SQLite's `SQLITE_FULL`
+    /// (13, also for its extended codes), PostgreSQL's `disk_full` (53100). Nothing of the
+    /// failed transaction was written.
+    pub fn is_disk_full(&self) -> bool {
+        let (Self::Database { backend, source: sqlx::Error::Database(error) }
+        | Self::Migration { backend, source: sqlx::Error::Database(error), .. }) = self
+        else {
+            return false;
+        };
+        match (*backend, error.code().as_deref()) {
+            ("postgresql", Some(code)) => code == "53100",
+            ("sqlite", Some(code)) => code.parse::<i32>().is_ok_and(|code| code & 0xff == 13),
+            _ => false,
+        }
+    }
+}
+
 /// Every column of `scans` a [`ScanRecord`] is read from.
 const SCAN_COLUMNS: &str = "id, station_id, station_scan_id, state, failure, attempts, risk_score, lane, verdict, \
     containers, declared_goods, claimed_by, claim_until, decision, decision_notes, decided_by, decided_at, \
@@ -300,4 +318,30 @@ fn reason_codes(verdict: Option<&Value>) -> Vec<String> {
         .and_then(Value::as_array)
         .map(|reasons| reasons.iter().filter_map(|r| r.get("code")?.as_str().map(str::to_owned)).collect())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real `SQLITE_FULL`: the database may not grow past the pages it has.
+    #[tokio::test]
+    async fn a_database_without_room_is_told_apart_and_answered_507() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(&dir.path().join("full.db")).await.unwrap();
+        let mut connection = store.pool().acquire().await.unwrap();
+        sqlx::raw_sql("PRAGMA max_page_count = 1").execute(&mut *connection).await.unwrap();
+        let full = sqlx::raw_sql("CREATE TABLE filler (bytes BLOB); INSERT INTO filler VALUES (zeroblob(1000000))")
+            .execute(&mut *connection)
+            .await
+            .map_err(store.error())
+            .unwrap_err();
+        assert!(full.is_disk_full(), "{full}");
+        let answer = crate::api::ApiError::from(full);
+        assert_eq!((answer.status.as_u16(), answer.code, answer.retry_after_seconds), (507, "storage_full", Some(60)));
+
+        let other = sqlx::query("SELECT * FROM no_such_table").execute(&mut *connection).await.map_err(store.error()).unwrap_err();
+        assert!(!other.is_disk_full(), "{other}");
+        assert_eq!(crate::api::ApiError::from(other).status.as_u16(), 500);
+    }
 }
