@@ -424,6 +424,14 @@ on_both_backends!(
 );
 
 #[tokio::test]
+async fn postgresql_is_backed_up_with_its_own_tools() {
+    let (store, _url) = support::postgres_store().await;
+    let error = store.snapshot_into(std::path::Path::new("/nonexistent/copy.db")).await.unwrap_err();
+    assert!(matches!(error, StoreError::NoSnapshot(_)), "{error}");
+    assert!(error.to_string().contains("pg_dump"), "{error}");
+}
+
+#[tokio::test]
 async fn unsupported_urls_are_refused_with_the_forms_that_work() {
     let err = Store::open("mysql://localhost/x").await.unwrap_err();
     assert!(err.to_string().contains("sqlite:///"), "{err}");

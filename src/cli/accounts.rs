@@ -3,7 +3,7 @@ use std::io::BufRead;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
-use super::storage::StorageArgs;
+use super::storage::{StorageArgs, block_on};
 use crate::accounts::Accounts;
 use crate::review::Role;
 
@@ -89,8 +89,4 @@ pub fn run_keys(args: KeysArgs) -> anyhow::Result<()> {
         }
         Ok(())
     })
-}
-
-fn block_on(work: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(work)
 }

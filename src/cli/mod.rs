@@ -1,6 +1,7 @@
 //! The command line: one subcommand per file.
 
 mod accounts;
+mod backup;
 mod eval;
 mod loadgen;
 mod render;
@@ -31,6 +32,7 @@ enum Command {
     Loadgen(loadgen::LoadgenArgs),
     Loadreport(loadgen::LoadReportArgs),
     Upload(upload::UploadArgs),
+    Backup(backup::BackupArgs),
 }
 
 impl Cli {
@@ -46,6 +48,7 @@ impl Cli {
             Command::Loadgen(args) => loadgen::run(args),
             Command::Loadreport(args) => loadgen::run_report(args),
             Command::Upload(args) => upload::run(args),
+            Command::Backup(args) => backup::run(args),
         }
     }
 }

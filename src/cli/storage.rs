@@ -1,11 +1,11 @@
-//! Where the service keeps its state, as flags shared by `serve`, `users` and `keys`.
+//! Where the service keeps its state, as flags shared by `serve`, `users`, `keys` and `backup`.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
 
-/// Where the service keeps its state; shared by `serve`, `users` and `keys`.
+/// Where the service keeps its state; shared by `serve`, `users`, `keys` and `backup`.
 #[derive(Debug, Clone, Args)]
 pub struct StorageArgs {
     /// Directory for the embedded database and the image store.
@@ -23,7 +23,12 @@ impl StorageArgs {
         }
         std::fs::create_dir_all(&self.data_dir)
             .with_context(|| format!("cannot create the data directory {}", self.data_dir.display()))?;
-        Ok(format!("sqlite://{}", self.data_dir.join("scantriage.db").display()))
+        Ok(format!("sqlite://{}", self.database_file().display()))
+    }
+
+    /// The embedded database's file in the data directory.
+    pub fn database_file(&self) -> PathBuf {
+        self.data_dir.join("scantriage.db")
     }
 
     pub fn images_dir(&self) -> PathBuf {
@@ -34,4 +39,9 @@ impl StorageArgs {
         let url = self.database_url()?;
         crate::queue::Store::open(&url).await.context("cannot open the database")
     }
+}
+
+/// Runs a command's async work on a runtime of one thread.
+pub fn block_on(work: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(work)
 }

@@ -6,6 +6,7 @@
 //! instances sharing one queue); what differs between the two lives behind [`Backend`].
 
 mod backend;
+pub mod backup;
 pub mod early;
 mod postgres;
 mod records;

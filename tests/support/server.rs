@@ -41,11 +41,17 @@ impl TestServer {
         Self::start_in(config, Some(database_url), dir)
     }
 
-    pub fn images_dir(&self) -> PathBuf {
-        self.dir.as_ref().expect("a running server has its directory").path().join("images")
+    /// The data directory: `scantriage.db` (unless on PostgreSQL) and `images/`.
+    pub fn data_dir(&self) -> &Path {
+        self.dir.as_ref().expect("a running server has its directory").path()
     }
 
-    fn start_in(config: ConfigFile, database_url: Option<String>, dir: tempfile::TempDir) -> Self {
+    pub fn images_dir(&self) -> PathBuf {
+        self.data_dir().join("images")
+    }
+
+    /// On the data directory `dir` (its database unless `database_url` names one).
+    pub fn start_in(config: ConfigFile, database_url: Option<String>, dir: tempfile::TempDir) -> Self {
         let storage = Storage {
             database_url: database_url
                 .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("scantriage.db").display())),

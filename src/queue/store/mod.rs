@@ -32,6 +32,8 @@ pub enum StoreError {
     Migration { backend: &'static str, version: i64, source: sqlx::Error },
     #[error("stored value cannot be read: {0}")]
     Corrupt(String),
+    #[error("a {0} database is backed up with its own tools (pg_dump), not by scantriage")]
+    NoSnapshot(&'static str),
 }
 
 impl StoreError {
@@ -181,6 +183,31 @@ impl Store {
                 Ok((parse(&state)?, row.try_get("n").map_err(self.error())?))
             })
             .collect()
+    }
+
+    /// A consistent copy of the whole database in a new SQLite file at `path`, taken while the
+    /// service runs (`VACUUM INTO` reads one snapshot of the write-ahead log).
+    pub async fn snapshot_into(&self, path: &Path) -> Result<(), StoreError> {
+        if self.backend.name() != "sqlite" {
+            return Err(StoreError::NoSnapshot(self.backend.name()));
+        }
+        sqlx::query("VACUUM INTO $1")
+            .bind(path.display().to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(self.error())?;
+        Ok(())
+    }
+
+    /// Every image a scan that keeps its images refers to.
+    pub async fn kept_image_keys(&self) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT high_image FROM scans WHERE images_purged_at IS NULL \
+             UNION SELECT low_image FROM scans WHERE images_purged_at IS NULL AND low_image IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.error())
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {

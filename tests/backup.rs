@@ -1,0 +1,89 @@
+//! `scantriage backup` while the service runs, and the copy served as a data directory of its
+//! own: the restore.
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use scantriage::config::ConfigFile;
+use scantriage::review::Role;
+use serde_json::{Value, json};
+use support::server::{TestServer, client, form, sample_parts};
+
+async fn upload(server: &TestServer, key: &str, sample: &str) -> Value {
+    let (metadata, high, low) = sample_parts(sample);
+    let response = client()
+        .post(format!("{}/api/v1/scans?wait=30", server.url))
+        .bearer_auth(key)
+        .multipart(form(&metadata, &high, low.as_deref()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+async fn get(server: &TestServer, token: &str, path: &str) -> (StatusCode, Value) {
+    let response = client().get(format!("{}{path}", server.url)).bearer_auth(token).send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn backup(from: &std::path::Path, to: &std::path::Path) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_scantriage"));
+    command.arg("backup").arg("--data-dir").arg(from).arg("--to").arg(to).env("RUST_LOG", "warn");
+    let run = tokio::task::spawn_blocking(move || command.output().unwrap());
+    tokio::time::timeout(Duration::from_secs(120), run).await.expect("the backup finishes").unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_while_the_service_runs_is_a_data_directory_that_serves() {
+    let server = TestServer::start(ConfigFile::default());
+    let station = sample_parts("SIM-65-000000").0["station_id"].as_str().unwrap().to_owned();
+    let key = server.station_key(&station).await;
+    let (dual, flagged) = (upload(&server, &key, "SIM-65-000000").await, upload(&server, &key, "SIM-69-000004").await);
+    let admin = server.sign_in("root-backup", Role::Admin).await;
+    let purge = json!({ "settled_before": chrono::Utc::now().to_rfc3339() });
+    let response = client().post(format!("{}/api/v1/admin/purge-images", server.url)).bearer_auth(&admin).json(&purge).send().await.unwrap();
+    assert_eq!(response.json::<Value>().await.unwrap()["scans"], 1, "the released scan's images are deleted, the queued one's kept");
+
+    let copy = tempfile::tempdir().unwrap();
+    let output = backup(server.data_dir(), copy.path()).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    let kept_images = 1 + usize::from(sample_parts("SIM-69-000004").2.is_some());
+    assert!(stdout.starts_with(&format!("backed up the database and {kept_images} images")), "{stdout}");
+    let again = backup(server.data_dir(), copy.path()).await;
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"), "{}", String::from_utf8_lossy(&again.stderr));
+
+    let restored = TestServer::start_in(ConfigFile::default(), None, copy);
+    let officer = restored.sign_in("olga-restored", Role::Officer).await;
+    for scan in [&dual, &flagged] {
+        let path = format!("/api/v1/scans/{}", scan["id"].as_str().unwrap());
+        let (before, after) = (get(&server, &admin, &path).await, get(&restored, &officer, &path).await);
+        assert_eq!(after.0, StatusCode::OK);
+        assert_eq!((&after.1["verdict"], &after.1["state"]), (&before.1["verdict"], &before.1["state"]));
+        assert_eq!(get(&restored, &officer, &format!("{path}/audit")).await.1, get(&server, &admin, &format!("{path}/audit")).await.1);
+    }
+    let image = |scan: &Value| format!("/api/v1/scans/{}/image.png", scan["id"].as_str().unwrap());
+    let status = |path: String| {
+        let (restored, officer) = (&restored, officer.clone());
+        async move { client().get(format!("{}{path}", restored.url)).bearer_auth(officer).send().await.unwrap().status() }
+    };
+    assert_eq!(status(image(&flagged)).await, StatusCode::OK);
+    assert_eq!(status(image(&dual)).await, StatusCode::GONE);
+    // The station's key came along.
+    let (mut metadata, high, low) = sample_parts("SIM-65-000000");
+    metadata["station_scan_id"] = json!("after-restore");
+    let response = client()
+        .post(format!("{}/api/v1/scans", restored.url))
+        .bearer_auth(&key)
+        .multipart(form(&metadata, &high, low.as_deref()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+}
