@@ -220,6 +220,24 @@ async fn a_scan_without_a_container_fails_with_the_reason() {
     assert_eq!(scan["state"], "failed", "{scan}");
     assert!(scan["failure"].as_str().unwrap().contains("container"), "{scan}");
     assert!(scan["analysis"].is_null());
+
+    // An admin has failed scans analysed again (here it fails again: the image has not changed).
+    let admin = server.sign_in("root-reanalyse", Role::Admin).await;
+    let id = scan["id"].as_str().unwrap();
+    let (status, requeued) = post(server, &admin, "/api/v1/admin/reanalyse-failed", json!({ "failed_since": scan["updated_at"] })).await;
+    assert_eq!(status, StatusCode::OK, "{requeued}");
+    assert!(requeued["scans"].as_array().unwrap().contains(&json!(id)), "{requeued}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let actions = loop {
+        let audit: Value = get(server, &admin, &format!("/api/v1/scans/{id}/audit")).await.json().await.unwrap();
+        let actions: Vec<String> = audit["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect();
+        if actions.last().is_some_and(|a| a == "analysis_failed") && actions.contains(&"analysis_requeued".to_owned()) {
+            break actions;
+        }
+        assert!(std::time::Instant::now() < deadline, "no second analysis: {actions:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(actions.iter().filter(|a| *a == "analysis_started").count(), 2, "{actions:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -531,11 +549,13 @@ async fn settled_scans_lose_their_images_by_hand_or_after_the_configured_days() 
     keeping_a_day.retention.keep_images_days = 1;
     let server = server.restart(keeping_a_day);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while get(&server, &admin, &format!("/api/v1/scans/{second}/image.png")).await.status() != StatusCode::GONE {
+    // The scan is marked first, its files deleted right after.
+    while get(&server, &admin, &format!("/api/v1/scans/{second}/image.png")).await.status() != StatusCode::GONE
+        || image_files(&server.images_dir()) != 0
+    {
         assert!(std::time::Instant::now() < deadline, "the purge at start-up did not reach the second scan");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(image_files(&server.images_dir()), 0);
     // The same images come back for a new scan.
     let (mut metadata, high, low) = sample_parts("SIM-65-000000");
     metadata["station_scan_id"] = json!("retention-3");

@@ -166,6 +166,16 @@ async fn a_scan_interrupted_too_often_fails(store: Store) {
     let scan = store.scan(&id).await.unwrap().unwrap();
     assert_eq!(scan.state, ScanState::Failed);
     assert_eq!(scan.failure.as_deref(), Some("analysis was interrupted 2 times"));
+
+    // Once the cause is fixed, an admin queues it again with its attempts reset.
+    assert_eq!(store.requeue_failed(now_ms() + 1, "root").await.unwrap(), Vec::<String>::new(), "failed before that time");
+    assert_eq!(store.requeue_failed(scan.updated_at, "root").await.unwrap(), std::slice::from_ref(&id));
+    let scan = store.scan(&id).await.unwrap().unwrap();
+    assert_eq!((scan.state, scan.failure, scan.attempts), (ScanState::Received, None, 0));
+    let last = store.audit_log(&id).await.unwrap().pop().unwrap();
+    assert_eq!((last.action.as_str(), last.actor.as_str()), ("analysis_requeued", "root"));
+    let job = store.claim_analysis("w", LEASE, 2).await.unwrap().expect("the scan to analyse again");
+    assert_eq!((job.scan_id, job.attempt), (id, 1));
 }
 
 async fn the_queue_is_ordered_by_risk_then_age_and_filtered(store: Store) {

@@ -164,3 +164,31 @@ pub async fn purge_images(
     tracing::info!(admin = %admin.name, settled_before = %body.settled_before, scans = purged.scans, files = purged.images, more, "images purged by hand");
     Ok(Json(PurgeReport { scans: purged.scans, files: purged.images, more }))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequeueRequest {
+    /// Scans that failed at or after this time are analysed again.
+    #[schema(value_type = String, format = DateTime)]
+    failed_since: chrono::DateTime<chrono::FixedOffset>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Requeued {
+    /// The scans queued for analysis again.
+    scans: Vec<String>,
+}
+
+/// Analyse failed scans again once the cause of their failure is fixed (admins): a full disk,
+/// a database outage, a broken model. Scans whose images were deleted stay failed.
+#[utoipa::path(post, path = "/api/v1/admin/reanalyse-failed", tag = "admin", security(("bearer" = [])), request_body = RequeueRequest,
+    responses((status = 200, body = Requeued), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn reanalyse_failed(
+    State(app): State<AppState>,
+    AdminCaller(admin): AdminCaller,
+    ApiJson(body): ApiJson<RequeueRequest>,
+) -> Result<Json<Requeued>, ApiError> {
+    let scans = app.store.requeue_failed(body.failed_since.timestamp_millis(), &admin.name).await?;
+    tracing::info!(admin = %admin.name, failed_since = %body.failed_since, scans = scans.len(), "failed scans queued for analysis again");
+    Ok(Json(Requeued { scans }))
+}

@@ -156,6 +156,7 @@ fn documented_routes(body_limit: usize) -> (Router<AppState>, utoipa::openapi::O
         .routes(routes!(admin::disable_user))
         .routes(routes!(admin::list_users))
         .routes(routes!(admin::purge_images))
+        .routes(routes!(admin::reanalyse_failed))
         .split_for_parts()
 }
 

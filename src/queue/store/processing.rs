@@ -3,11 +3,22 @@
 use std::time::Duration;
 
 use sqlx::Row;
+use sqlx::any::{Any, AnyArguments};
+use sqlx::query::QueryScalar;
 
 use super::super::records::{Inserted, NewScan, PendingAnalysis, ScanState, StoredAnalysis};
 use super::{SYSTEM_ACTOR, Store, StoreError, audit, heatmap_cells, heatmap_grid, lease_ms};
 use crate::queue::now_ms;
 use crate::triage::{Lane, Verdict};
+
+/// A change of state that many scans make at once, as the audit log records it.
+struct Transition<'a> {
+    at: i64,
+    actor: &'a str,
+    action: &'a str,
+    from: ScanState,
+    to: ScanState,
+}
 
 impl Store {
     /// Inserts a received scan, or finds the one the same station already sent under its id.
@@ -121,25 +132,16 @@ impl Store {
     }
 
     async fn fail_exhausted(&self, now: i64, max_attempts: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(self.error())?;
         let failure = format!("analysis was interrupted {max_attempts} times");
-        let ids: Vec<String> = sqlx::query_scalar(
+        let update = sqlx::query_scalar(
             "UPDATE scans SET state = 'failed', failure = $1, worker = NULL, lease_until = NULL, updated_at = $2, \
              version = version + 1 WHERE state = 'analysing' AND lease_until < $2 AND attempts >= $3 RETURNING id",
         )
         .bind(&failure)
         .bind(now)
-        .bind(max_attempts)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(self.error())?;
-        for id in &ids {
-            let details = serde_json::json!({ "reason": failure });
-            audit(&mut tx, id, now, SYSTEM_ACTOR, "analysis_failed", Some(ScanState::Analysing), Some(ScanState::Failed), &details)
-                .await
-                .map_err(self.error())?;
-        }
-        tx.commit().await.map_err(self.error())?;
+        .bind(max_attempts);
+        let change = Transition { at: now, actor: SYSTEM_ACTOR, action: "analysis_failed", from: ScanState::Analysing, to: ScanState::Failed };
+        self.transition(update, change, &failure).await?;
         Ok(())
     }
 
@@ -151,26 +153,53 @@ impl Store {
             return Ok(());
         }
         let now = now_ms();
-        let mut tx = self.pool.begin().await.map_err(self.error())?;
-        let ids: Vec<String> = sqlx::query_scalar(
+        let update = sqlx::query_scalar(
             "UPDATE scans SET state = 'received', worker = NULL, lease_until = NULL, updated_at = $1, \
              version = version + 1 WHERE state = 'analysing' RETURNING id",
         )
-        .bind(now)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(self.error())?;
-        for id in &ids {
-            let details = serde_json::json!({ "reason": "the service restarted during the analysis" });
-            audit(&mut tx, id, now, SYSTEM_ACTOR, "analysis_requeued", Some(ScanState::Analysing), Some(ScanState::Received), &details)
-                .await
-                .map_err(self.error())?;
-        }
-        tx.commit().await.map_err(self.error())?;
+        .bind(now);
+        let change = Transition { at: now, actor: SYSTEM_ACTOR, action: "analysis_requeued", from: ScanState::Analysing, to: ScanState::Received };
+        let ids = self.transition(update, change, "the service restarted during the analysis").await?;
         if !ids.is_empty() {
             tracing::warn!(scans = ids.len(), "analyses interrupted by the last shutdown are queued again");
         }
         Ok(())
+    }
+
+    /// Scans that failed at or after `since` wait for a worker again, their attempts reset:
+    /// for when the cause (a full disk, a database outage, a broken model) is fixed. Scans
+    /// whose images retention deleted stay failed. The ids of the scans queued again.
+    pub async fn requeue_failed(&self, since: i64, actor: &str) -> Result<Vec<String>, StoreError> {
+        let now = now_ms();
+        let update = sqlx::query_scalar(
+            "UPDATE scans SET state = 'received', attempts = 0, failure = NULL, worker = NULL, lease_until = NULL, \
+             updated_at = $1, version = version + 1 \
+             WHERE state = 'failed' AND updated_at >= $2 AND images_purged_at IS NULL RETURNING id",
+        )
+        .bind(now)
+        .bind(since);
+        let change = Transition { at: now, actor, action: "analysis_requeued", from: ScanState::Failed, to: ScanState::Received };
+        self.transition(update, change, "queued again after its failure").await
+    }
+
+    /// Runs `update`, an UPDATE of many scans returning their ids, and logs `change` with
+    /// `reason` for each, in one transaction.
+    async fn transition<'q>(
+        &self,
+        update: QueryScalar<'q, Any, String, AnyArguments<'q>>,
+        change: Transition<'_>,
+        reason: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(self.error())?;
+        let ids = update.fetch_all(&mut *tx).await.map_err(self.error())?;
+        let details = serde_json::json!({ "reason": reason });
+        for id in &ids {
+            audit(&mut tx, id, change.at, change.actor, change.action, Some(change.from), Some(change.to), &details)
+                .await
+                .map_err(self.error())?;
+        }
+        tx.commit().await.map_err(self.error())?;
+        Ok(ids)
     }
 
     /// Stores a finished analysis if `job` still holds the scan; `false` when another worker
