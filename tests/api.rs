@@ -327,6 +327,33 @@ async fn no_anonymous_access_and_least_privilege() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// Password guessing gets a few tries per name, then 429 until the bucket refills; other
+/// names are not affected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_a_password_is_cut_short() {
+    let server = &*SERVER;
+    server.sign_in("gus-guessed", Role::Officer).await;
+    let attempt = |name: &'static str, password: &'static str| async move {
+        client().post(format!("{}/api/v1/session", server.url)).json(&json!({ "name": name, "password": password })).send().await.unwrap()
+    };
+    let mut refused_after = None;
+    for tries in 1..=12 {
+        let response = attempt("gus-guessed", "not the password").await;
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(response.headers().get("retry-after").is_some());
+            assert_eq!(response.json::<Value>().await.unwrap()["error"]["code"], "too_many_attempts");
+            refused_after = Some(tries);
+            break;
+        }
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Ten tries a name, one of them the sign-in above.
+    assert_eq!(refused_after, Some(10), "the burst is ten attempts");
+    assert_eq!(attempt("gus-guessed", support::server::PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS, "not even the right one");
+    assert_eq!(attempt("GUS-GUESSED", "not the password").await.status(), StatusCode::TOO_MANY_REQUESTS, "names are counted ignoring case");
+    server.sign_in("gus-other", Role::Officer).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_uploads_are_refused_with_clear_errors() {
     let server = &*SERVER;

@@ -76,7 +76,8 @@ pub struct AppState(Arc<AppInner>);
 
 pub struct AppInner {
     services: Services,
-    uploads: rate_limit::StationLimiter,
+    uploads: rate_limit::Limiter,
+    sign_ins: rate_limit::Limiter,
 }
 
 impl std::ops::Deref for AppState {
@@ -89,12 +90,18 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     pub fn new(services: Services) -> Self {
-        let uploads = rate_limit::StationLimiter::new(services.config.upload_rate);
-        Self(Arc::new(AppInner { services, uploads }))
+        let uploads = rate_limit::Limiter::new(services.config.upload_rate);
+        let sign_ins = rate_limit::Limiter::new(session::SIGN_IN_RATE);
+        Self(Arc::new(AppInner { services, uploads, sign_ins }))
     }
 
-    fn upload_limiter(&self) -> &rate_limit::StationLimiter {
+    fn upload_limiter(&self) -> &rate_limit::Limiter {
         &self.0.uploads
+    }
+
+    /// Sign-in attempts by user name.
+    fn sign_in_limiter(&self) -> &rate_limit::Limiter {
+        &self.0.sign_ins
     }
 }
 

@@ -12,6 +12,7 @@ use super::AppState;
 use super::auth::{Caller, SESSION_COOKIE};
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiJson;
+use super::rate_limit::RateLimit;
 use crate::accounts::{Principal, SESSION_LIFETIME};
 use crate::queue::to_rfc3339;
 use crate::review::Role;
@@ -55,10 +56,21 @@ pub struct Identity {
     key_id: Option<String>,
 }
 
+/// Sign-in attempts per user name: enough for a mistyped password or two, far too few to guess
+/// one (passwords have at least 10 characters).
+pub(super) const SIGN_IN_RATE: RateLimit = RateLimit { per_minute: 5, burst: 10 };
+
 /// Sign in.
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = SignIn,
-    responses((status = 200, body = SessionInfo), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = SessionInfo), (status = 401, body = ErrorBody),
+        (status = 429, description = "too many attempts for this name; `Retry-After` says when to try again", body = ErrorBody)))]
 pub async fn sign_in(State(app): State<AppState>, ApiJson(body): ApiJson<SignIn>) -> Result<Response, ApiError> {
+    if let Err(wait) = app.sign_in_limiter().take(&body.name.to_lowercase()) {
+        tracing::warn!(user = %body.name, "sign-in refused: too many attempts for this name");
+        let seconds = wait.as_secs().max(1);
+        let message = format!("too many sign-in attempts for this name; try again in {seconds} s");
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message).retry_after(seconds));
+    }
     let session = app.accounts.login(&body.name, &body.password).await?;
     tracing::info!(user = %session.officer.name, "signed in");
     let cookie = format!(
