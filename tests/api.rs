@@ -327,6 +327,30 @@ async fn no_anonymous_access_and_least_privilege() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// Officers find a container's scans in any state by part of its number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn officers_find_scans_by_part_of_a_container_number() {
+    let server = &*SERVER;
+    let (mut metadata, high, low) = sample_parts("SIM-67-000002");
+    metadata["station_scan_id"] = json!("find-0001");
+    let key = server.station_key(&station_of(&metadata)).await;
+    let (status, scan) = upload(server, &key, &metadata, &high, low.as_deref(), "?wait=30").await;
+    assert_eq!(status, StatusCode::OK, "{scan}");
+    let number = scan["containers"].as_str().unwrap().to_owned();
+    let officer = server.sign_in("fay-finder", Role::Officer).await;
+    for fragment in [number.clone(), number[..7].to_lowercase(), number[4..10].to_owned()] {
+        let found: Value = get(server, &officer, &format!("/api/v1/scans?container={fragment}")).await.json().await.unwrap();
+        let entries = found["entries"].as_array().unwrap();
+        assert!(entries.iter().any(|e| e["id"] == scan["id"] && e["state"] == scan["state"]), "{fragment}: {found}");
+        assert!(entries.iter().all(|e| e["containers"].as_str().unwrap().contains(&fragment.to_uppercase())), "{found}");
+    }
+    for bad in ["MSC", "MSCU%25", "MSCU12345678"] {
+        let response = get(server, &officer, &format!("/api/v1/scans?container={bad}")).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+    assert_eq!(get(server, &key, &format!("/api/v1/scans?container={number}")).await.status(), StatusCode::FORBIDDEN, "not for stations");
+}
+
 /// Password guessing gets a few tries per name, then 429 until the bucket refills; other
 /// names are not affected.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

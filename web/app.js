@@ -212,6 +212,7 @@ installShortcuts({
     if (id) open(id);
   },
   claimNext,
+  find: queue.find,
   claim: review.claim,
   release: review.release,
   decide: review.decide,

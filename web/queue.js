@@ -1,13 +1,18 @@
 // The risk queue down the side: highest risk first, as the server orders it, refreshed whenever
-// something changes and re-rendered every half minute so that ages stay true.
+// something changes and re-rendered every half minute so that ages stay true. Typing part of a
+// container number lists that container's scans in any state instead.
 
 import * as api from "./api.js";
-import { $, h, age, timeOfDay, words } from "./dom.js";
+import { $, h, age, debounce, timeOfDay, words } from "./dom.js";
+
+/** Letters and digits of a container number that start a search. */
+const SEARCH_FROM = 4;
 
 export function createQueue({ open, officer, report }) {
   const list = $("queue-list");
   const lane = $("queue-lane");
   const state = $("queue-state");
+  const search = $("queue-search");
   let entries = [];
   let current = null;
   let loading = null;
@@ -40,7 +45,7 @@ export function createQueue({ open, officer, report }) {
       h("span", { class: "container" }, entry.containers),
       h("span", { class: "age" }, age(entry.received_at)),
       h("span", { class: "goods" }, entry.declared_goods || "declared empty"),
-      h("span", { class: "station" }, entry.station_id),
+      h("span", { class: "station" }, searched() ? `${entry.station_id} · ${words(entry.state)}` : entry.station_id),
       claimed ? h("span", { class: `holder${entry.claim.officer === officer() ? " mine" : ""}` }, claimed) : null,
       entry.reasons?.length ? h("span", { class: "codes" }, [...new Set(entry.reasons)].map(words).join(" · ")) : null));
   }
@@ -53,9 +58,19 @@ export function createQueue({ open, officer, report }) {
     if (focused) list.querySelector(`[data-id="${CSS.escape(focused)}"]`)?.focus();
   }
 
+  /** The container number fragment searched for, or "" for the queue. */
+  function searched() {
+    const fragment = search.value.replace(/[^0-9a-z]/gi, "").toUpperCase();
+    return fragment.length >= SEARCH_FROM ? fragment.slice(0, 11) : "";
+  }
+
   async function load() {
+    const fragment = searched();
+    lane.disabled = state.disabled = Boolean(fragment);
     try {
-      entries = (await api.queue({ lane: lane.value, state: state.value })).entries;
+      const answer = fragment ? await api.findScans(fragment) : await api.queue({ lane: lane.value, state: state.value });
+      if (fragment !== searched()) return;
+      entries = answer.entries;
       render();
     } catch (error) {
       report(error, "The queue could not be loaded");
@@ -77,12 +92,14 @@ export function createQueue({ open, officer, report }) {
     }
   }
 
+  search.addEventListener("input", debounce(refresh, 250));
   lane.addEventListener("change", refresh);
   state.addEventListener("change", refresh);
   setInterval(render, 30_000);
 
   return {
     refresh,
+    find: () => search.focus(),
     select(id) {
       current = id;
       for (const button of list.querySelectorAll("[data-id]")) {

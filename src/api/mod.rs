@@ -150,6 +150,7 @@ fn documented_routes(body_limit: usize) -> (Router<AppState>, utoipa::openapi::O
         .routes(routes!(queue::decide))
         .routes(routes!(queue::record_outcome))
         .routes(routes!(queue::list))
+        .routes(routes!(queue::find))
         .routes(routes!(queue::next))
         .routes(routes!(queue::stats))
         .routes(routes!(queue::export_outcomes))

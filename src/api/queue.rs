@@ -45,6 +45,32 @@ pub async fn list(
     Ok(Json(QueueList { entries: app.store.queue(&filter).await? }))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FindQuery {
+    /// 4 to 11 letters and digits of a container number, e.g. `MSCU123`.
+    container: String,
+}
+
+/// Most scans a search answers with.
+const FOUND_AT_MOST: i64 = 50;
+
+/// Scans in any state whose container numbers contain the given letters and digits, newest
+/// first (at most 50): for finding one container.
+#[utoipa::path(get, path = "/api/v1/scans", tag = "queue", security(("bearer" = [])), params(FindQuery),
+    responses((status = 200, body = QueueList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn find(
+    State(app): State<AppState>,
+    _officer: OfficerCaller,
+    ApiQuery(query): ApiQuery<FindQuery>,
+) -> Result<Json<QueueList>, ApiError> {
+    let fragment = query.container.trim().to_ascii_uppercase();
+    if !(4..=11).contains(&fragment.len()) || !fragment.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(ApiError::bad_request("invalid_query", "container is 4 to 11 letters and digits of a container number"));
+    }
+    Ok(Json(QueueList { entries: app.store.find_by_container(&fragment, FOUND_AT_MOST).await? }))
+}
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NextRequest {

@@ -321,6 +321,16 @@ test("an officer triages a red scan in the console", { timeout: 240_000 }, async
   await page.selectOption("#queue-state", "queued");
   await until("the waiting scans", async () => (await page.locator(".entry").count()) === queue.entries.length - 1);
 
+  // Part of a container number finds its scans in any state.
+  await page.evaluate(() => document.activeElement?.blur());
+  await page.keyboard.press("/");
+  await page.keyboard.type(container.slice(0, 7).toLowerCase());
+  await until("the closed scan found", async () => /closed/.test(await page.locator(".entry", { hasText: container }).innerText()));
+  assert.equal(await page.isDisabled("#queue-state"), true, "the filters are the queue's");
+  await shot("07c-find-container");
+  await page.fill("#queue-search", "");
+  await until("the queue again", async () => (await page.locator(".entry").count()) === queue.entries.length - 1);
+
   // A scan arriving while the officer works shows up without a reload.
   const count = await page.locator(".entry").count();
   await upload(LATE_SAMPLE);

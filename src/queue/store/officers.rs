@@ -29,6 +29,23 @@ impl Store {
         rows.iter().map(|row| scan_record(row).map(queue_entry)).collect()
     }
 
+    /// Up to `limit` scans in any state whose container numbers contain `fragment` (upper-case
+    /// letters and digits only), newest first.
+    pub async fn find_by_container(&self, fragment: &str, limit: i64) -> Result<Vec<QueueEntry>, StoreError> {
+        if !fragment.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(&format!(
+            "SELECT {SCAN_COLUMNS} FROM scans WHERE containers LIKE $1 ORDER BY received_at DESC, id LIMIT $2"
+        ))
+        .bind(format!("%{fragment}%"))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.error())?;
+        rows.iter().map(|row| scan_record(row).map(queue_entry)).collect()
+    }
+
     /// Claims the first unclaimed scan of the queue for `officer` until `until`.
     pub async fn claim_next(&self, officer: &str, filter: &QueueFilter, until: i64) -> Result<Option<String>, StoreError> {
         let now = now_ms();
