@@ -116,7 +116,7 @@ impl AppState {
         (name = "queue", description = "The officers' risk queue"),
         (name = "session", description = "Officers' sign-in"),
         (name = "operations", description = "Health and metrics"),
-        (name = "admin", description = "Station keys and accounts"),
+        (name = "admin", description = "Station keys, accounts, image retention and failed scans"),
     )
 )]
 struct ApiDoc;
