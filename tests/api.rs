@@ -327,9 +327,9 @@ async fn no_anonymous_access_and_least_privilege() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
-/// Officers find a container's scans in any state by part of its number.
+/// Officers find scans in any state by part of a container number or by a declaration's number.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn officers_find_scans_by_part_of_a_container_number() {
+async fn officers_find_scans_by_container_or_declaration_number() {
     let server = &*SERVER;
     let (mut metadata, high, low) = sample_parts("SIM-67-000002");
     metadata["station_scan_id"] = json!("find-0001");
@@ -338,17 +338,31 @@ async fn officers_find_scans_by_part_of_a_container_number() {
     assert_eq!(status, StatusCode::OK, "{scan}");
     let number = scan["containers"].as_str().unwrap().to_owned();
     let officer = server.sign_in("fay-finder", Role::Officer).await;
-    for fragment in [number.clone(), number[..7].to_lowercase(), number[4..10].to_owned()] {
-        let found: Value = get(server, &officer, &format!("/api/v1/scans?container={fragment}")).await.json().await.unwrap();
+    let find = |text: String| {
+        let officer = officer.clone();
+        async move {
+            let url = reqwest::Url::parse_with_params(&format!("{}/api/v1/scans", server.url), [("q", text.as_str())]).unwrap();
+            client().get(url).bearer_auth(officer).send().await.unwrap()
+        }
+    };
+    let spaced = format!("{} {}", &number[..4], &number[4..]);
+    for fragment in [number.clone(), number[..7].to_lowercase(), number[4..10].to_owned(), spaced] {
+        let found: Value = find(fragment.clone()).await.json().await.unwrap();
         let entries = found["entries"].as_array().unwrap();
         assert!(entries.iter().any(|e| e["id"] == scan["id"] && e["state"] == scan["state"]), "{fragment}: {found}");
-        assert!(entries.iter().all(|e| e["containers"].as_str().unwrap().contains(&fragment.to_uppercase())), "{found}");
+        let letters = fragment.replace(' ', "").to_uppercase();
+        assert!(entries.iter().all(|e| e["containers"].as_str().unwrap().contains(&letters)), "{found}");
     }
-    for bad in ["MSC", "MSCU%25", "MSCU12345678"] {
-        let response = get(server, &officer, &format!("/api/v1/scans?container={bad}")).await;
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+    let declaration = metadata["declaration"]["number"].as_str().unwrap().to_lowercase();
+    let found: Value = find(declaration.clone()).await.json().await.unwrap();
+    assert!(found["entries"].as_array().unwrap().iter().any(|e| e["id"] == scan["id"]), "{declaration}: {found}");
+    // Not a container number's letters and digits: only a declaration's number, which it is not.
+    let found: Value = find("MSCU%".into()).await.json().await.unwrap();
+    assert_eq!(found["entries"], json!([]), "no pattern reaches the database");
+    for bad in ["MSC".to_owned(), "X".repeat(65)] {
+        assert_eq!(find(bad.clone()).await.status(), StatusCode::BAD_REQUEST, "{bad}");
     }
-    assert_eq!(get(server, &key, &format!("/api/v1/scans?container={number}")).await.status(), StatusCode::FORBIDDEN, "not for stations");
+    assert_eq!(get(server, &key, &format!("/api/v1/scans?q={number}")).await.status(), StatusCode::FORBIDDEN, "not for stations");
 }
 
 /// Password guessing gets a few tries per name, then 429 until the bucket refills; other

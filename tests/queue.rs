@@ -30,6 +30,7 @@ fn new_scan(station: &str, station_scan_id: &str, digest: &str) -> NewScan {
         low_image: None,
         containers: "MSCU1234565".into(),
         declared_goods: "toys (950300)".into(),
+        declaration_number: format!("2026/{station}/{station_scan_id}"),
     }
 }
 
@@ -432,6 +433,65 @@ on_both_backends!(
     with its url: the_audit_log_cannot_be_changed, heatmaps_stored_as_json_still_read,
     statistics_count_recent_days_by_day_and_all_scans_by_state, retention_deletes_the_images_of_settled_scans_only,
 );
+
+/// A database at schema 5 with a scan, then opened by this version: migration 6 takes the
+/// declaration's number out of the stored metadata, so older scans are found by it too.
+async fn declaration_numbers_of_older_scans_are_found(url: &str, schema_5: [&str; 5]) {
+    sqlx::any::install_default_drivers();
+    let mut connection = sqlx::AnyConnection::connect(url).await.unwrap();
+    sqlx::raw_sql("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    for (version, sql) in (1..).zip(schema_5) {
+        sqlx::raw_sql(sql).execute(&mut connection).await.unwrap();
+        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)").bind(version).execute(&mut connection).await.unwrap();
+    }
+    let metadata = json!({ "station_id": "GATE-9", "declaration": { "number": "2026/gate-9/000123", "declarant": "x" } });
+    sqlx::query(
+        "INSERT INTO scans (id, station_id, station_scan_id, content_digest, metadata, high_image, containers, \
+         declared_goods, state, received_at, updated_at) VALUES ('old', 'GATE-9', '1', 'd', $1, 'h', 'MSCU1234565', '', 'queued', 1, 1)",
+    )
+    .bind(metadata.to_string())
+    .execute(&mut connection)
+    .await
+    .unwrap();
+    let store = Store::open(url).await.unwrap();
+    let found = store.find_scans("2026/GATE-9/000123", 10).await.unwrap();
+    assert_eq!(found.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["old"]);
+    assert_eq!(store.find_scans("2026/gate-9/000123", 10).await.unwrap().len(), 1, "case ignored");
+}
+
+const COMMON_2: &str = include_str!("../src/queue/migrations/common/0002_accounts.sql");
+const COMMON_4: &str = include_str!("../src/queue/migrations/common/0004_scans_by_received.sql");
+const COMMON_5: &str = include_str!("../src/queue/migrations/common/0005_image_retention.sql");
+
+#[tokio::test]
+async fn declaration_numbers_of_older_scans_are_found_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+    let schema = [
+        include_str!("../src/queue/migrations/sqlite/0001_scans.sql"),
+        COMMON_2,
+        include_str!("../src/queue/migrations/sqlite/0003_heatmap_cells.sql"),
+        COMMON_4,
+        COMMON_5,
+    ];
+    declaration_numbers_of_older_scans_are_found(&url, schema).await;
+}
+
+#[tokio::test]
+async fn declaration_numbers_of_older_scans_are_found_on_postgresql() {
+    let url = support::postgres_url().await;
+    let schema = [
+        include_str!("../src/queue/migrations/postgres/0001_scans.sql"),
+        COMMON_2,
+        include_str!("../src/queue/migrations/postgres/0003_heatmap_cells.sql"),
+        COMMON_4,
+        COMMON_5,
+    ];
+    declaration_numbers_of_older_scans_are_found(&url, schema).await;
+}
 
 #[tokio::test]
 async fn postgresql_is_backed_up_with_its_own_tools() {

@@ -60,8 +60,8 @@ export function queue({ lane, state }) {
   return call(`/api/v1/queue?${query}`);
 }
 
-/** Scans in any state whose container numbers contain `fragment` (4 to 11 letters and digits). */
-export const findScans = (fragment) => call(`/api/v1/scans?${new URLSearchParams({ container: fragment })}`);
+/** Scans in any state of a declaration, or whose container numbers contain `text`. */
+export const findScans = (text) => call(`/api/v1/scans?${new URLSearchParams({ q: text })}`);
 export const claimNext = () => call("/api/v1/queue/next", { method: "POST", body: {} });
 export const scan = (id) => call(scanPath(id));
 export const stats = (days) => call(`/api/v1/stats?days=${days}`);

@@ -7,7 +7,7 @@ const BINDINGS = [
   { keys: ["j", "ArrowDown"], does: "Open the next scan in the queue", action: "next" },
   { keys: ["k", "ArrowUp"], does: "Open the previous scan in the queue", action: "previous" },
   { keys: ["n"], does: "Claim the next unclaimed scan and open it", action: "claimNext" },
-  { keys: ["/"], does: "Find a container's scans by part of its number", action: "find" },
+  { keys: ["/"], does: "Find scans by container number (or part of it) or declaration number", action: "find" },
   { keys: ["c"], does: "Claim this scan", action: "claim" },
   { keys: ["r"], does: "Release your claim", action: "release" },
   { keys: ["d"], does: "Decide: claim if nobody holds the scan, then choose the decision", action: "decide" },

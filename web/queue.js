@@ -1,11 +1,11 @@
 // The risk queue down the side: highest risk first, as the server orders it, refreshed whenever
 // something changes and re-rendered every half minute so that ages stay true. Typing part of a
-// container number lists that container's scans in any state instead.
+// container number, or a declaration's number, lists those scans in any state instead.
 
 import * as api from "./api.js";
 import { $, h, age, debounce, timeOfDay, words } from "./dom.js";
 
-/** Letters and digits of a container number that start a search. */
+/** Characters typed that start a search. */
 const SEARCH_FROM = 4;
 
 export function createQueue({ open, officer, report }) {
@@ -58,10 +58,10 @@ export function createQueue({ open, officer, report }) {
     if (focused) list.querySelector(`[data-id="${CSS.escape(focused)}"]`)?.focus();
   }
 
-  /** The container number fragment searched for, or "" for the queue. */
+  /** The text searched for, or "" for the queue. */
   function searched() {
-    const fragment = search.value.replace(/[^0-9a-z]/gi, "").toUpperCase();
-    return fragment.length >= SEARCH_FROM ? fragment.slice(0, 11) : "";
+    const text = search.value.trim();
+    return text.length >= SEARCH_FROM ? text : "";
   }
 
   async function load() {

@@ -48,15 +48,18 @@ pub async fn list(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FindQuery {
-    /// 4 to 11 letters and digits of a container number, e.g. `MSCU123`.
-    container: String,
+    /// A declaration's number (case ignored), or 4 to 11 letters and digits of a container
+    /// number, e.g. `MSCU123`.
+    q: String,
 }
 
 /// Most scans a search answers with.
 const FOUND_AT_MOST: i64 = 50;
+/// Longest text searched for: declaration numbers are shorter.
+const LONGEST_SEARCH: usize = 64;
 
-/// Scans in any state whose container numbers contain the given letters and digits, newest
-/// first (at most 50): for finding one container.
+/// Scans in any state of a declaration, or whose container numbers contain the given letters
+/// and digits, newest first (at most 50): for finding one container or declaration.
 #[utoipa::path(get, path = "/api/v1/scans", tag = "queue", security(("bearer" = [])), params(FindQuery),
     responses((status = 200, body = QueueList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn find(
@@ -64,11 +67,11 @@ pub async fn find(
     _officer: OfficerCaller,
     ApiQuery(query): ApiQuery<FindQuery>,
 ) -> Result<Json<QueueList>, ApiError> {
-    let fragment = query.container.trim().to_ascii_uppercase();
-    if !(4..=11).contains(&fragment.len()) || !fragment.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(ApiError::bad_request("invalid_query", "container is 4 to 11 letters and digits of a container number"));
+    let text = query.q.trim();
+    if !(4..=LONGEST_SEARCH).contains(&text.chars().count()) || text.chars().any(char::is_control) {
+        return Err(ApiError::bad_request("invalid_query", format!("q is 4 to {LONGEST_SEARCH} characters: a declaration or container number")));
     }
-    Ok(Json(QueueList { entries: app.store.find_by_container(&fragment, FOUND_AT_MOST).await? }))
+    Ok(Json(QueueList { entries: app.store.find_scans(text, FOUND_AT_MOST).await? }))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

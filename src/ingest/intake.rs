@@ -149,6 +149,7 @@ impl Intake {
             content_digest: digest,
             containers: metadata.containers.iter().map(|c| c.number.to_string()).collect::<Vec<_>>().join(", "),
             declared_goods: declared_goods(&metadata),
+            declaration_number: metadata.declaration.number.to_uppercase(),
             metadata: canonical,
             high_image,
             low_image,

@@ -86,6 +86,7 @@ mod tests {
                 low_image: None,
                 containers: String::new(),
                 declared_goods: String::new(),
+                declaration_number: String::new(),
             };
             store.insert_scan(&scan).await.unwrap();
         }

@@ -90,6 +90,8 @@ pub struct NewScan {
     pub low_image: Option<String>,
     pub containers: String,
     pub declared_goods: String,
+    /// The declaration's number, upper case: what officers search by.
+    pub declaration_number: String,
 }
 
 /// What inserting a scan did. Uploads are idempotent on (station, station scan id).

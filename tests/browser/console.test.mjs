@@ -328,6 +328,10 @@ test("an officer triages a red scan in the console", { timeout: 240_000 }, async
   await until("the closed scan found", async () => /closed/.test(await page.locator(".entry", { hasText: container }).innerText()));
   assert.equal(await page.isDisabled("#queue-state"), true, "the filters are the queue's");
   await shot("07c-find-container");
+  // And so does the declaration's number.
+  await page.fill("#queue-search", closed.metadata.declaration.number);
+  await until("the scan by its declaration", async () =>
+    (await page.locator(".entry").count()) === 1 && (await page.locator(".entry", { hasText: container }).count()) === 1);
   await page.fill("#queue-search", "");
   await until("the queue again", async () => (await page.locator(".entry").count()) === queue.entries.length - 1);
 

@@ -29,16 +29,19 @@ impl Store {
         rows.iter().map(|row| scan_record(row).map(queue_entry)).collect()
     }
 
-    /// Up to `limit` scans in any state whose container numbers contain `fragment` (upper-case
-    /// letters and digits only), newest first.
-    pub async fn find_by_container(&self, fragment: &str, limit: i64) -> Result<Vec<QueueEntry>, StoreError> {
-        if !fragment.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
-            return Ok(Vec::new());
-        }
+    /// Up to `limit` scans in any state, newest first, whose declaration's number is `text`
+    /// (case ignored) or, when `text` is 4 to 11 letters and digits (spaces and dashes aside),
+    /// whose container numbers contain them.
+    pub async fn find_scans(&self, text: &str, limit: i64) -> Result<Vec<QueueEntry>, StoreError> {
+        let text = text.trim().to_uppercase();
+        let letters: String = text.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        let container = (4..=11).contains(&letters.len()) && letters.bytes().all(|b| b.is_ascii_alphanumeric());
         let rows = sqlx::query(&format!(
-            "SELECT {SCAN_COLUMNS} FROM scans WHERE containers LIKE $1 ORDER BY received_at DESC, id LIMIT $2"
+            "SELECT {SCAN_COLUMNS} FROM scans WHERE declaration_number = $1 OR containers LIKE $2 \
+             ORDER BY received_at DESC, id LIMIT $3"
         ))
-        .bind(format!("%{fragment}%"))
+        .bind(&text)
+        .bind(container.then(|| format!("%{letters}%")))
         .bind(limit)
         .fetch_all(&self.pool)
         .await

@@ -27,8 +27,8 @@ impl Store {
         let mut tx = self.pool.begin().await.map_err(self.error())?;
         let inserted: Option<String> = sqlx::query_scalar(
             "INSERT INTO scans (id, station_id, station_scan_id, content_digest, metadata, high_image, low_image, \
-             containers, declared_goods, state, received_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+             containers, declared_goods, state, received_at, updated_at, declaration_number) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) \
              ON CONFLICT (station_id, station_scan_id) DO NOTHING RETURNING id",
         )
         .bind(&scan.id)
@@ -42,6 +42,7 @@ impl Store {
         .bind(&scan.declared_goods)
         .bind(ScanState::Received.as_str())
         .bind(now)
+        .bind(&scan.declaration_number)
         .fetch_optional(&mut *tx)
         .await
         .map_err(self.error())?;
