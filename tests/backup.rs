@@ -55,6 +55,7 @@ async fn a_backup_taken_while_the_service_runs_is_a_data_directory_that_serves()
     assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
     let kept_images = 1 + usize::from(sample_parts("SIM-69-000004").2.is_some());
     assert!(stdout.starts_with(&format!("backed up the database and {kept_images} images")), "{stdout}");
+    assert!(!copy.path().join("scantriage.db-wal").exists(), "the copy is one database file, its log folded in");
     let again = backup(server.data_dir(), copy.path()).await;
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"), "{}", String::from_utf8_lossy(&again.stderr));

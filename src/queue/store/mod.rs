@@ -199,6 +199,12 @@ impl Store {
         Ok(())
     }
 
+    /// Closes the database's connections: SQLite then folds its write-ahead log back into the
+    /// file, which is left on its own.
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+
     /// Every image a scan that keeps its images refers to.
     pub async fn kept_image_keys(&self) -> Result<Vec<String>, StoreError> {
         sqlx::query_scalar(
