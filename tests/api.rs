@@ -11,7 +11,7 @@ use scantriage::config::ConfigFile;
 use scantriage::review::Role;
 use serde_json::{Value, json};
 use sqlx::Connection;
-use support::server::{TestServer, client, form, sample_parts};
+use support::server::{TestServer, client, form, sample_parts, upload};
 
 const SAMPLES: [&str; 12] = [
     "SIM-65-000000",
@@ -30,18 +30,6 @@ const SAMPLES: [&str; 12] = [
 
 /// One service for the tests that need no special configuration and do not count the queue.
 static SERVER: LazyLock<TestServer> = LazyLock::new(|| TestServer::start(ConfigFile::default()));
-
-async fn upload(server: &TestServer, key: &str, metadata: &Value, high: &[u8], low: Option<&[u8]>, query: &str) -> (StatusCode, Value) {
-    let response = client()
-        .post(format!("{}/api/v1/scans{query}", server.url))
-        .bearer_auth(key)
-        .multipart(form(metadata, high, low))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 async fn get(server: &TestServer, token: &str, path: &str) -> reqwest::Response {
     client().get(format!("{}{path}", server.url)).bearer_auth(token).send().await.unwrap()
@@ -587,8 +575,10 @@ async fn settled_scans_lose_their_images_by_hand_or_after_the_configured_days() 
     let supervisor = server.sign_in("sue-retention", Role::Supervisor).await;
     let (status, _) = post(&server, &supervisor, "/api/v1/admin/purge-images", json!({ "settled_before": "2026-01-01T00:00:00Z" })).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, refused) = purge(json!({ "settled_before": "2999-01-01T00:00:00Z" })).await;
-    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_purge")));
+    for refused in [json!({ "settled_before": "2999-01-01T00:00:00Z" }), json!({ "settled_before": "2026-01-01T00:00:00Z", "max_scans": 0 })] {
+        let (status, answer) = purge(refused.clone()).await;
+        assert_eq!((status, answer["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_purge")), "{refused}");
+    }
 
     let files = image_files(&server.images_dir());
     age_image_files(&server.images_dir());

@@ -10,19 +10,14 @@ use reqwest::StatusCode;
 use scantriage::config::ConfigFile;
 use scantriage::review::Role;
 use serde_json::{Value, json};
-use support::server::{TestServer, client, form, sample_parts};
+use support::server::{TestServer, client, sample_parts, upload};
 
-async fn upload(server: &TestServer, key: &str, sample: &str) -> Value {
+/// A sample's upload, waiting for its verdict.
+async fn settled(server: &TestServer, key: &str, sample: &str) -> Value {
     let (metadata, high, low) = sample_parts(sample);
-    let response = client()
-        .post(format!("{}/api/v1/scans?wait=30", server.url))
-        .bearer_auth(key)
-        .multipart(form(&metadata, &high, low.as_deref()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
+    let (status, scan) = upload(server, key, &metadata, &high, low.as_deref(), "?wait=30").await;
+    assert_eq!(status, StatusCode::OK, "{scan}");
+    scan
 }
 
 async fn get(server: &TestServer, token: &str, path: &str) -> (StatusCode, Value) {
@@ -43,7 +38,7 @@ async fn a_backup_taken_while_the_service_runs_is_a_data_directory_that_serves()
     let server = TestServer::start(ConfigFile::default());
     let station = sample_parts("SIM-65-000000").0["station_id"].as_str().unwrap().to_owned();
     let key = server.station_key(&station).await;
-    let (dual, flagged) = (upload(&server, &key, "SIM-65-000000").await, upload(&server, &key, "SIM-69-000004").await);
+    let (dual, flagged) = (settled(&server, &key, "SIM-65-000000").await, settled(&server, &key, "SIM-69-000004").await);
     let admin = server.sign_in("root-backup", Role::Admin).await;
     let purge = json!({ "settled_before": chrono::Utc::now().to_rfc3339() });
     let response = client().post(format!("{}/api/v1/admin/purge-images", server.url)).bearer_auth(&admin).json(&purge).send().await.unwrap();
@@ -79,12 +74,6 @@ async fn a_backup_taken_while_the_service_runs_is_a_data_directory_that_serves()
     // The station's key came along.
     let (mut metadata, high, low) = sample_parts("SIM-65-000000");
     metadata["station_scan_id"] = json!("after-restore");
-    let response = client()
-        .post(format!("{}/api/v1/scans", restored.url))
-        .bearer_auth(&key)
-        .multipart(form(&metadata, &high, low.as_deref()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let (status, _) = upload(&restored, &key, &metadata, &high, low.as_deref(), "").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
 }

@@ -42,9 +42,7 @@ pub async fn backup(store: &Store, images: &dyn ImageStore, database: &Path, ima
     store.snapshot_into(database).await?;
     // The snapshot, not the live database, says which images belong in the backup: the live
     // one may have scans the snapshot does not.
-    let snapshot = Store::open_sqlite(database).await?;
-    let keys = snapshot.kept_image_keys().await?;
-    snapshot.close().await;
+    let keys = Store::kept_image_keys_in(database).await?;
     let copies = FsImageStore::new(images_to)?;
     let mut report = BackupReport::default();
     let mut unreadable = Vec::new();

@@ -128,6 +128,26 @@ pub fn sample_parts(name: &str) -> (serde_json::Value, Vec<u8>, Option<Vec<u8>>)
     (metadata, std::fs::read(dir.join("high.png")).unwrap(), low)
 }
 
+/// An upload with `query` (e.g. `?wait=30`): the status and the JSON answer (null if none).
+pub async fn upload(
+    server: &TestServer,
+    key: &str,
+    metadata: &serde_json::Value,
+    high: &[u8],
+    low: Option<&[u8]>,
+    query: &str,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let response = client()
+        .post(format!("{}/api/v1/scans{query}", server.url))
+        .bearer_auth(key)
+        .multipart(form(metadata, high, low))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(serde_json::Value::Null))
+}
+
 pub fn form(metadata: &serde_json::Value, high: &[u8], low: Option<&[u8]>) -> reqwest::multipart::Form {
     let part = |bytes: &[u8], mime: &str| reqwest::multipart::Part::bytes(bytes.to_vec()).mime_str(mime).unwrap();
     let mut form = reqwest::multipart::Form::new()

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyPool, Connection, Row};
 
 use super::backend::Backend;
 use super::postgres::Postgres;
@@ -199,21 +199,23 @@ impl Store {
         Ok(())
     }
 
-    /// Closes the database's connections: SQLite then folds its write-ahead log back into the
-    /// file, which is left on its own.
-    pub async fn close(self) {
-        self.pool.close().await;
-    }
-
-    /// Every image a scan that keeps its images refers to.
-    pub async fn kept_image_keys(&self) -> Result<Vec<String>, StoreError> {
-        sqlx::query_scalar(
+    /// Every image a scan that keeps its images refers to, in the SQLite database file at
+    /// `path` (a snapshot), read over one connection that is closed before returning: the file
+    /// is then left on its own, without a write-ahead log beside it.
+    pub async fn kept_image_keys_in(path: &Path) -> Result<Vec<String>, StoreError> {
+        let failed = database(&Sqlite);
+        sqlx::any::install_default_drivers();
+        let url = format!("sqlite://{}", path.display());
+        let mut connection = <sqlx::AnyConnection as Connection>::connect(&url).await.map_err(&failed)?;
+        let keys = sqlx::query_scalar(
             "SELECT high_image FROM scans WHERE images_purged_at IS NULL \
              UNION SELECT low_image FROM scans WHERE images_purged_at IS NULL AND low_image IS NOT NULL",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut connection)
         .await
-        .map_err(self.error())
+        .map_err(&failed)?;
+        connection.close().await.map_err(&failed)?;
+        Ok(keys)
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {
