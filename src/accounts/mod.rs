@@ -2,6 +2,7 @@
 //! Only hashes are stored: argon2 for passwords (people choose them), sha256 for keys and
 //! session tokens (random 256-bit secrets, which a fast hash protects as well).
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -88,14 +89,7 @@ impl Accounts {
             return Err(AccountError::WeakPassword);
         }
         let password = password.to_owned();
-        let hash = crate::on_blocking_thread(move || {
-            let salt = SaltString::encode_b64(&random_bytes::<16>()).map_err(|e| AccountError::Hashing(e.to_string()))?;
-            Argon2::default()
-                .hash_password(password.as_bytes(), &salt)
-                .map(|h| h.to_string())
-                .map_err(|e| AccountError::Hashing(e.to_string()))
-        })
-        .await?;
+        let hash = crate::on_blocking_thread(move || password_hash(&password)).await?;
         let inserted = sqlx::query(
             "INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (name) DO NOTHING",
@@ -188,20 +182,28 @@ impl Accounts {
             .fetch_optional(self.store.pool())
             .await
             .map_err(self.store.error())?;
-        let Some(row) = row else {
-            return Err(AccountError::BadLogin);
+        let (role, hash) = match row {
+            Some(row) => (
+                Some(row.try_get::<String, _>("role").map_err(self.store.error())?),
+                Some(row.try_get::<String, _>("password_hash").map_err(self.store.error())?),
+            ),
+            None => (None, None),
         };
-        let role: String = row.try_get("role").map_err(self.store.error())?;
-        let hash: String = row.try_get("password_hash").map_err(self.store.error())?;
         let password = password.to_owned();
         let matches = crate::on_blocking_thread(move || {
-            let parsed = PasswordHash::new(&hash).map_err(|e| AccountError::Hashing(e.to_string()))?;
+            // An unknown name is checked against a decoy: answering it at once would tell
+            // from the timing which names exist.
+            let hash = match &hash {
+                Some(hash) => hash.as_str(),
+                None => decoy_hash()?,
+            };
+            let parsed = PasswordHash::new(hash).map_err(|e| AccountError::Hashing(e.to_string()))?;
             Ok::<_, AccountError>(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
         })
         .await?;
-        if !matches {
+        let (true, Some(role)) = (matches, role) else {
             return Err(AccountError::BadLogin);
-        }
+        };
         let token = hex(&random_bytes::<32>());
         let now = now_ms();
         let expires_at = now + i64::try_from(SESSION_LIFETIME.as_millis()).unwrap_or(i64::MAX / 2);
@@ -255,6 +257,25 @@ impl Accounts {
     }
 }
 
+fn password_hash(password: &str) -> Result<String, AccountError> {
+    let salt = SaltString::encode_b64(&random_bytes::<16>()).map_err(|e| AccountError::Hashing(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AccountError::Hashing(e.to_string()))
+}
+
+/// The hash of a random password nobody knows, made like the users' so that checking it costs
+/// the same.
+fn decoy_hash() -> Result<&'static str, AccountError> {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    if let Some(hash) = DECOY.get() {
+        return Ok(hash);
+    }
+    let hash = password_hash(&hex(&random_bytes::<32>()))?;
+    Ok(DECOY.get_or_init(|| hash))
+}
+
 fn parse_role(text: &str) -> Result<Role, AccountError> {
     text.parse().map_err(|e: String| StoreError::Corrupt(e).into())
 }
@@ -267,4 +288,28 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0; N];
     rand::rng().fill_bytes(&mut bytes);
     bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn unknown_names_are_checked_against_a_hash_made_like_the_users() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(&dir.path().join("db.sqlite")).await.unwrap();
+        let accounts = Accounts::new(store.clone());
+        accounts.add_user("ana", Role::Officer, "correct horse battery").await.unwrap();
+
+        assert!(matches!(accounts.login("nobody", "correct horse battery").await, Err(AccountError::BadLogin)));
+        assert!(matches!(accounts.login("ana", "wrong password!").await, Err(AccountError::BadLogin)));
+        assert_eq!(accounts.login("ana", "correct horse battery").await.unwrap().officer.name, "ana");
+
+        let stored: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE name = 'ana'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        let (stored, decoy) = (PasswordHash::new(&stored).unwrap(), PasswordHash::new(decoy_hash().unwrap()).unwrap());
+        assert_eq!((decoy.algorithm, decoy.version, &decoy.params), (stored.algorithm, stored.version, &stored.params));
+    }
 }
