@@ -1,5 +1,5 @@
 //! Prometheus metrics: request latency by route, per-stage durations of the scan pipeline,
-//! scans by state and lane, and the models in service.
+//! scans by state and lane, retention's deletions, and the models in service.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -10,6 +10,7 @@ use prometheus_client::registry::Registry;
 
 use crate::inference::analysis::{ModelVersion, StageTimings};
 use crate::queue::ScanState;
+use crate::queue::retention::{Purged, RetentionError};
 use crate::triage::Lane;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -59,6 +60,9 @@ pub struct Metrics {
     stages: Histograms<StageLabels>,
     routed: Family<LaneLabels, Counter>,
     early_analyses: Counter,
+    purged_scans: Counter,
+    deleted_images: Counter,
+    failed_purges: Counter,
     scans: Family<StateLabels, Gauge>,
     models: Family<ModelLabels, Gauge>,
     /// Without labels; absent until set, so a store that cannot tell shows nothing, not 0.
@@ -91,6 +95,10 @@ impl Default for Metrics {
             "Analyses that ran while the upload was being made durable (a slot was free)",
             early_analyses.clone(),
         );
+        let (purged_scans, deleted_images, failed_purges) = (Counter::default(), Counter::default(), Counter::default());
+        registry.register("scantriage_images_purged_scans", "Scans whose images and heatmap retention deleted", purged_scans.clone());
+        registry.register("scantriage_images_purged_files", "Image files retention deleted", deleted_images.clone());
+        registry.register("scantriage_images_purge_failures", "Retention runs that stopped on an error (see the log)", failed_purges.clone());
         registry.register("scantriage_scans", "Scans in each state (read at scrape time)", scans.clone());
         registry.register("scantriage_model_info", "Models in service", models.clone());
         let image_store_free = Family::<Vec<(String, String)>, Gauge>::default();
@@ -99,7 +107,19 @@ impl Default for Metrics {
             "Free space for new images (read at scrape time); uploads get 507 below [intake] keep_free_disk_mb",
             image_store_free.clone(),
         );
-        Self { registry, requests, stages, routed, early_analyses, scans, models, image_store_free }
+        Self {
+            registry,
+            requests,
+            stages,
+            routed,
+            early_analyses,
+            purged_scans,
+            deleted_images,
+            failed_purges,
+            scans,
+            models,
+            image_store_free,
+        }
     }
 }
 
@@ -134,6 +154,19 @@ impl Metrics {
 
     pub fn count_early_analysis(&self) {
         self.early_analyses.inc();
+    }
+
+    /// A retention run, by hand or on schedule: what it deleted, or that it failed.
+    pub fn count_purge(&self, purge: Result<&Purged, &RetentionError>) {
+        match purge {
+            Ok(purged) => {
+                self.purged_scans.inc_by(purged.scans as u64);
+                self.deleted_images.inc_by(purged.images as u64);
+            }
+            Err(_) => {
+                self.failed_purges.inc();
+            }
+        }
     }
 
     pub fn set_scan_counts(&self, counts: &[(ScanState, i64)]) {

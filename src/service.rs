@@ -80,7 +80,7 @@ impl Service {
         let workers = Workers::start(analyst, arrivals.clone(), worker_config).await?;
         let retention = match config.retention.keep_images_days {
             0 => None,
-            days => Some(Retention::start(store.clone(), images.clone(), Duration::from_secs(u64::from(days) * 86_400))),
+            days => Some(Retention::start(store.clone(), images.clone(), Duration::from_secs(u64::from(days) * 86_400), metrics.clone())),
         };
 
         let server = &config.server;

@@ -557,7 +557,7 @@ async fn settled_scans_lose_their_images_by_hand_or_after_the_configured_days() 
         }
     };
     let (first, first_files) = settled("SIM-65-000000", "retention-1").await;
-    let (second, _) = settled("SIM-66-000001", "retention-2").await;
+    let (second, second_files) = settled("SIM-66-000001", "retention-2").await;
     let gone = |id: String| {
         let (server, admin) = (&server, admin.clone());
         async move {
@@ -588,12 +588,22 @@ async fn settled_scans_lose_their_images_by_hand_or_after_the_configured_days() 
     assert_eq!(report, json!({ "scans": 1, "files": first_files, "more": true }), "oldest first, one at a time");
     assert_eq!(image_files(&server.images_dir()), files - first_files);
     gone(first.clone()).await;
+    assert!(purges_counted(&server, &admin, 1, first_files).await, "the hand purge is counted");
     let audit: Value = get(&server, &admin, &format!("/api/v1/scans/{first}/audit")).await.json().await.unwrap();
     assert_eq!(audit["entries"].as_array().unwrap().last().unwrap()["action"], "images_purged");
     assert_eq!(get(&server, &admin, &format!("/api/v1/scans/{second}/image.png")).await.status(), StatusCode::OK);
 
-    // On its own: the second scan settled two days ago, the service keeps images one day.
+    // A purge between the handler's reading of the scan and of its heatmap leaves the scan as
+    // read without cells: 410, not a heatmap that looks corrupt.
     let mut connection = sqlx::AnyConnection::connect(&server.database_url).await.unwrap();
+    let heatmap = format!("/api/v1/scans/{second}/heatmap.png");
+    assert_eq!(get(&server, &admin, &heatmap).await.status(), StatusCode::OK);
+    sqlx::query("UPDATE analyses SET heatmap_cells = NULL WHERE scan_id = $1").bind(&second).execute(&mut connection).await.unwrap();
+    let response = get(&server, &admin, &heatmap).await;
+    assert_eq!(response.status(), StatusCode::GONE);
+    assert_eq!(response.json::<Value>().await.unwrap()["error"]["code"], "images_purged");
+
+    // On its own: the second scan settled two days ago, the service keeps images one day.
     sqlx::query("UPDATE scans SET updated_at = updated_at - $1 WHERE id = $2")
         .bind(2 * 86_400_000_i64)
         .bind(&second)
@@ -607,6 +617,7 @@ async fn settled_scans_lose_their_images_by_hand_or_after_the_configured_days() 
     // The scan is marked first, its files deleted right after.
     while get(&server, &admin, &format!("/api/v1/scans/{second}/image.png")).await.status() != StatusCode::GONE
         || image_files(&server.images_dir()) != 0
+        || !purges_counted(&server, &admin, 1, second_files).await
     {
         assert!(std::time::Instant::now() < deadline, "the purge at start-up did not reach the second scan");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -619,6 +630,14 @@ async fn settled_scans_lose_their_images_by_hand_or_after_the_configured_days() 
     assert_eq!((status, again["state"].as_str()), (StatusCode::OK, Some("released")), "{again}");
     let id = again["id"].as_str().unwrap();
     assert_eq!(get(&server, &admin, &format!("/api/v1/scans/{id}/image.png")).await.status(), StatusCode::OK);
+}
+
+/// Whether `/metrics` counts these scans and files purged since the server started, and no failure.
+async fn purges_counted(server: &TestServer, token: &str, scans: usize, files: usize) -> bool {
+    let metrics = get(server, token, "/metrics").await.text().await.unwrap();
+    metrics.contains(&format!("scantriage_images_purged_scans_total {scans}\n"))
+        && metrics.contains(&format!("scantriage_images_purged_files_total {files}\n"))
+        && metrics.contains("scantriage_images_purge_failures_total 0\n")
 }
 
 /// A 16 × 16 16-bit PNG: passes the header checks at the door.

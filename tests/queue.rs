@@ -37,7 +37,7 @@ fn new_scan(station: &str, station_scan_id: &str, digest: &str) -> NewScan {
 fn analysis() -> StoredAnalysis {
     StoredAnalysis {
         analysis: json!({ "anomaly_score": 0.1 }),
-        heatmap: Heatmap { cell: 16, columns: 3, rows: 2, values: vec![0.0, 0.5, 1.0, 0.25, 0.0, f32::MAX] },
+        heatmap: Some(Heatmap { cell: 16, columns: 3, rows: 2, values: vec![0.0, 0.5, 1.0, 0.25, 0.0, f32::MAX] }),
         models: json!([{ "name": "classifier", "version": "1", "sha256": "ab" }]),
     }
 }
@@ -273,10 +273,12 @@ async fn heatmaps_stored_as_json_still_read(store: Store, url: String) {
         .execute(&mut connection)
         .await
         .unwrap();
-    let heatmap = store.analysis(&id).await.unwrap().unwrap().heatmap;
+    let heatmap = store.analysis(&id).await.unwrap().unwrap().heatmap.unwrap();
     assert_eq!((heatmap.cell, heatmap.columns, heatmap.rows, heatmap.values), (16, 2, 1, vec![0.5, 0.25]));
 
     sqlx::query("UPDATE analyses SET heatmap = $1").bind(json!({ "cell": 16, "columns": 5, "rows": 1 }).to_string()).execute(&mut connection).await.unwrap();
+    assert_eq!(store.analysis(&id).await.unwrap().unwrap().heatmap, None, "a grid without cells is one a purge emptied");
+    sqlx::query("UPDATE analyses SET heatmap_cells = $1").bind(vec![0u8; 8]).execute(&mut connection).await.unwrap();
     assert!(matches!(store.analysis(&id).await, Err(StoreError::Corrupt(_))), "cells that do not fill the grid are refused");
 }
 

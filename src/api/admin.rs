@@ -159,7 +159,9 @@ pub async fn purge_images(
     if !(1..=MAX_PURGE).contains(&max_scans) {
         return Err(ApiError::bad_request("invalid_purge", format!("max_scans is 1 to {MAX_PURGE}")));
     }
-    let purged = retention::purge(&app.store, app.images.as_ref(), before, max_scans as usize, &|| true).await?;
+    let purged = retention::purge(&app.store, app.images.as_ref(), before, max_scans as usize, &|| true).await;
+    app.metrics.count_purge(purged.as_ref());
+    let purged = purged?;
     let more = !app.store.scans_with_expired_images(before, 1).await?.is_empty();
     tracing::info!(admin = %admin.name, settled_before = %body.settled_before, scans = purged.scans, files = purged.images, more, "images purged by hand");
     Ok(Json(PurgeReport { scans: purged.scans, files: purged.images, more }))

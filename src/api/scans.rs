@@ -17,6 +17,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::ApiQuery;
 use crate::imaging::decode::{Energy, decode_scan};
 use crate::imaging::render::{Window, grayscale, heatmap_layer, material_colour};
+use crate::ingest::images::ImageStoreError;
 use crate::ingest::intake::{Accepted, Upload};
 use crate::queue::{ScanRecord, ScanState};
 
@@ -221,6 +222,15 @@ fn images_kept(scan: &ScanRecord) -> Result<(), ApiError> {
     }
 }
 
+/// `410` when a purge marked the scan since `scan` was read: it marks before it deletes the
+/// files, so an image that could not be read may have gone in between.
+async fn purged_since(app: &AppState, scan: &ScanRecord) -> Option<ApiError> {
+    match app.store.scan(&scan.id).await {
+        Ok(Some(now)) => images_kept(&now).err(),
+        _ => None,
+    }
+}
+
 /// A scan record with its analysis, as `GET /api/v1/scans/{id}` answers.
 pub(super) async fn scan_view(app: &AppState, scan: ScanRecord) -> Result<ScanView, ApiError> {
     let analysis = app.store.analysis_summary(&scan.id).await?;
@@ -283,10 +293,17 @@ pub async fn image(
         (None, true) => return Err(ApiError::bad_request("single_energy", "this scan has no low-energy image")),
         (_, false) => None,
     };
-    let high = app.images.get(&scan.high_image).await?;
-    let low = match low_key {
-        Some(key) => Some(app.images.get(&key).await?),
-        None => None,
+    let read = async {
+        let high = app.images.get(&scan.high_image).await?;
+        let low = match low_key {
+            Some(key) => Some(app.images.get(&key).await?),
+            None => None,
+        };
+        Ok::<_, ImageStoreError>((high, low))
+    };
+    let (high, low) = match read.await {
+        Ok(images) => images,
+        Err(error) => return Err(purged_since(&app, &scan).await.unwrap_or_else(|| error.into())),
     };
     let limits = app.intake.config().limits;
     let png = crate::on_blocking_thread(move || {
@@ -318,7 +335,15 @@ pub async fn heatmap(State(app): State<AppState>, caller: Caller, Path(id): Path
         .analysis(&scan.id)
         .await?
         .ok_or_else(|| ApiError::not_found("the scan has not been analysed yet"))?;
-    let map = stored.heatmap;
+    // Only a purge deletes the cells, in the transaction that marks the scan: it ran since
+    // the scan was read.
+    let Some(map) = stored.heatmap else {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "images_purged",
+            format!("the heatmap of scan {} was deleted under the retention policy", scan.id),
+        ));
+    };
     let number = |field: &str| stored.analysis["image"][field].as_u64().and_then(|v| u32::try_from(v).ok()).unwrap_or(0);
     let (width, height) = (number("width"), number("height"));
     let threshold = stored.analysis["anomaly_threshold"].as_f64().unwrap_or(f64::MAX) as f32;

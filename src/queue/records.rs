@@ -119,7 +119,8 @@ pub struct PendingAnalysis {
 #[derive(Debug, Clone)]
 pub struct StoredAnalysis {
     pub analysis: serde_json::Value,
-    pub heatmap: Heatmap,
+    /// None once the retention policy deleted its cells.
+    pub heatmap: Option<Heatmap>,
     pub models: serde_json::Value,
 }
 

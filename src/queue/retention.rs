@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use super::{ExpiredScan, Store, StoreError, now_ms};
 use crate::ingest::images::{ImageStore, ImageStoreError};
+use crate::metrics::Metrics;
 
 /// Scans looked at per query.
 const BATCH: i64 = 200;
@@ -86,13 +87,15 @@ pub struct Retention {
 }
 
 impl Retention {
-    pub fn start(store: Store, images: Arc<dyn ImageStore>, keep: Duration) -> Self {
+    pub fn start(store: Store, images: Arc<dyn ImageStore>, keep: Duration, metrics: Arc<Metrics>) -> Self {
         let (stop, mut stopped) = watch::channel(false);
         let handle = tokio::spawn(async move {
             loop {
                 let changed_before = now_ms() - i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
                 let running = || !*stopped.borrow();
-                match purge(&store, images.as_ref(), changed_before, usize::MAX, &running).await {
+                let purge = purge(&store, images.as_ref(), changed_before, usize::MAX, &running).await;
+                metrics.count_purge(purge.as_ref());
+                match purge {
                     Ok(Purged { scans: 0, .. }) => tracing::debug!("no scan's images are due for deletion"),
                     Ok(purged) => tracing::info!(scans = purged.scans, files = purged.images, "deleted the images of settled scans"),
                     // Tried again at the next interval; a scan marked but not cleaned up only

@@ -265,7 +265,7 @@ impl Failure {
 fn stored_analysis(analysis: &Analysis) -> Result<StoredAnalysis, serde_json::Error> {
     Ok(StoredAnalysis {
         analysis: serde_json::to_value(analysis)?,
-        heatmap: analysis.heatmap.clone(),
+        heatmap: Some(analysis.heatmap.clone()),
         models: serde_json::to_value(&analysis.models)?,
     })
 }

@@ -284,12 +284,14 @@ fn heatmap_cells(heatmap: &Heatmap) -> Vec<u8> {
 }
 
 /// Reads a heatmap stored either way: cells in `heatmap_cells`, or (before migration 3) in
-/// the JSON of `heatmap`.
-fn stored_heatmap(row: &AnyRow) -> Result<Heatmap, StoreError> {
+/// the JSON of `heatmap`. None when a purge deleted the cells.
+fn stored_heatmap(row: &AnyRow) -> Result<Option<Heatmap>, StoreError> {
     let grid: String = row.try_get("heatmap").map_err(corrupt)?;
     let mut heatmap: Heatmap = serde_json::from_str(&grid).map_err(corrupt)?;
-    if let Some(cells) = row.try_get::<Option<Vec<u8>>, _>("heatmap_cells").map_err(corrupt)? {
-        heatmap.values = cells.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    match row.try_get::<Option<Vec<u8>>, _>("heatmap_cells").map_err(corrupt)? {
+        Some(cells) => heatmap.values = cells.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+        None if heatmap.values.is_empty() => return Ok(None),
+        None => {}
     }
     if heatmap.values.len() != heatmap.columns as usize * heatmap.rows as usize {
         return Err(StoreError::Corrupt(format!(
@@ -299,7 +301,7 @@ fn stored_heatmap(row: &AnyRow) -> Result<Heatmap, StoreError> {
             heatmap.values.len()
         )));
     }
-    Ok(heatmap)
+    Ok(Some(heatmap))
 }
 
 fn json_column(row: &AnyRow, column: &str) -> Result<Value, StoreError> {

@@ -9,6 +9,7 @@ use sqlx::query::QueryScalar;
 use super::super::records::{Inserted, NewScan, PendingAnalysis, ScanState, StoredAnalysis};
 use super::{SYSTEM_ACTOR, Store, StoreError, audit, heatmap_cells, heatmap_grid, lease_ms};
 use crate::queue::now_ms;
+use crate::inference::analysis::Heatmap;
 use crate::triage::{Lane, Verdict};
 
 /// A change of state that many scans make at once, as the audit log records it.
@@ -217,8 +218,8 @@ impl Store {
         )
         .bind(&job.scan_id)
         .bind(analysis.analysis.to_string())
-        .bind(heatmap_grid(&analysis.heatmap))
-        .bind(heatmap_cells(&analysis.heatmap))
+        .bind(heatmap_grid(analysis.heatmap.as_ref().unwrap_or(&Heatmap::default())))
+        .bind(analysis.heatmap.as_ref().map(heatmap_cells))
         .bind(analysis.models.to_string())
         .bind(job.attempt)
         .bind(now)
