@@ -29,6 +29,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("/assets/review.js", JS, include_bytes!("../web/review.js")),
     ("/assets/keys.js", JS, include_bytes!("../web/keys.js")),
     ("/assets/stats.js", JS, include_bytes!("../web/stats.js")),
+    ("/assets/admin.js", JS, include_bytes!("../web/admin.js")),
 ];
 
 /// The goods taxonomy as the console reads it: category names for people, and the HS prefixes

@@ -761,6 +761,10 @@ async fn admins_manage_keys_and_users_through_the_api() {
         .unwrap();
     assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
     assert_eq!(get(server, key, "/api/v1/session").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(get(server, &supervisor, "/api/v1/admin/keys").await.status(), StatusCode::FORBIDDEN);
+    let listed: Value = get(server, &root, "/api/v1/admin/keys").await.json().await.unwrap();
+    let mine = listed["keys"].as_array().unwrap().iter().find(|k| k["key_id"] == created["key_id"]).expect("the key is listed");
+    assert!(mine["station_id"] == "GATE-ADMIN" && mine["revoked_at"].is_string() && mine.get("key").is_none(), "{mine}");
 
     let new_user = json!({ "name": "olga", "role": "officer", "password": "a long enough password" });
     let (status, user) = post(server, &root, "/api/v1/admin/users", new_user.clone()).await;

@@ -66,6 +66,14 @@ export const claimNext = () => call("/api/v1/queue/next", { method: "POST", body
 export const scan = (id) => call(scanPath(id));
 export const stats = (days) => call(`/api/v1/stats?days=${days}`);
 export const users = () => call("/api/v1/users");
+export const addUser = (name, role, password) => call("/api/v1/admin/users", { method: "POST", body: { name, role, password } });
+export const disableUser = (name) => call(`/api/v1/admin/users/${encodeURIComponent(name)}`, { method: "DELETE" });
+export const stationKeys = () => call("/api/v1/admin/keys");
+export const createKey = (station) => call("/api/v1/admin/keys", { method: "POST", body: { station_id: station } });
+export const revokeKey = (id) => call(`/api/v1/admin/keys/${encodeURIComponent(id)}`, { method: "DELETE" });
+export const reanalyseFailed = (since) => call("/api/v1/admin/reanalyse-failed", { method: "POST", body: { failed_since: since } });
+export const purgeImages = (before, maxScans) =>
+  call("/api/v1/admin/purge-images", { method: "POST", body: { settled_before: before, max_scans: maxScans } });
 export const audit = (id) => call(`${scanPath(id)}/audit`);
 export const claim = (id) => call(`${scanPath(id)}/claim`, { method: "POST", body: {} });
 export const release = (id) => call(`${scanPath(id)}/release`, { method: "POST" });

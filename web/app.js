@@ -10,6 +10,7 @@ import { createDetails } from "./details.js";
 import { createReview } from "./review.js";
 import { installShortcuts } from "./keys.js";
 import { installStats } from "./stats.js";
+import { installAdmin } from "./admin.js";
 
 // The session cookie is HttpOnly: this remembers only whether to ask the server for a session
 // on load, so that a first visit goes straight to the sign-in form instead of a refused request.
@@ -82,6 +83,7 @@ const viewer = createViewer({ checkSession });
 const details = createDetails(await api.goods());
 const review = createReview({ officer: () => officer, report, changed: reload, decided });
 installStats({ report });
+const admin = installAdmin({ officer: () => officer });
 
 function open(id) {
   const hash = `#/scans/${encodeURIComponent(id)}`;
@@ -167,6 +169,7 @@ function enter(session) {
   $("signin").hidden = true;
   $("console").hidden = false;
   $("who").textContent = `${officer.name} · ${officer.role}`;
+  admin.showFor(officer.role);
   queue.refresh();
   live = startLive({
     changed: (event) => {

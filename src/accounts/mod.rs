@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::ingest::images::hex;
-use crate::queue::{Store, StoreError, now_ms};
+use crate::queue::{Store, StoreError, now_ms, to_rfc3339};
 use crate::review::{Officer, Role};
 
 /// The prefix that tells a station key from a session token.
@@ -66,6 +66,17 @@ pub struct UserSummary {
     pub role: Role,
     /// False once disabled.
     pub active: bool,
+}
+
+/// A station key as listed to admins: never the key itself, which is not stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct StationKeySummary {
+    pub key_id: String,
+    pub station_id: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// RFC 3339, UTC; none while the key is valid.
+    pub revoked_at: Option<String>,
 }
 
 /// Accounts kept in the service's database.
@@ -160,6 +171,28 @@ impl Accounts {
             .await
             .map_err(self.store.error())?;
         Ok((key_id, key))
+    }
+
+    /// Every station key, the valid ones first, each group by station and then newest first.
+    pub async fn station_keys(&self) -> Result<Vec<StationKeySummary>, AccountError> {
+        let rows = sqlx::query(
+            "SELECT id, station_id, created_at, revoked_at FROM station_keys \
+             ORDER BY revoked_at IS NOT NULL, station_id, created_at DESC, id",
+        )
+        .fetch_all(self.store.pool())
+        .await
+        .map_err(self.store.error())?;
+        rows.iter()
+            .map(|row| {
+                let revoked_at: Option<i64> = row.try_get("revoked_at").map_err(self.store.error())?;
+                Ok(StationKeySummary {
+                    key_id: row.try_get("id").map_err(self.store.error())?,
+                    station_id: row.try_get("station_id").map_err(self.store.error())?,
+                    created_at: to_rfc3339(row.try_get("created_at").map_err(self.store.error())?),
+                    revoked_at: revoked_at.map(to_rfc3339),
+                })
+            })
+            .collect()
     }
 
     pub async fn revoke_station_key(&self, key_id: &str) -> Result<(), AccountError> {
@@ -311,5 +344,21 @@ mod tests {
             .unwrap();
         let (stored, decoy) = (PasswordHash::new(&stored).unwrap(), PasswordHash::new(decoy_hash().unwrap()).unwrap());
         assert_eq!((decoy.algorithm, decoy.version, &decoy.params), (stored.algorithm, stored.version, &stored.params));
+    }
+
+    #[tokio::test]
+    async fn station_keys_are_listed_valid_first_without_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = Accounts::new(Store::open_sqlite(&dir.path().join("db.sqlite")).await.unwrap());
+        let (old, _) = accounts.create_station_key("GATE-02").await.unwrap();
+        let (kept, key) = accounts.create_station_key("GATE-02").await.unwrap();
+        let (other, _) = accounts.create_station_key("GATE-01").await.unwrap();
+        accounts.revoke_station_key(&old).await.unwrap();
+
+        let listed = accounts.station_keys().await.unwrap();
+        let order: Vec<(&str, bool)> = listed.iter().map(|k| (k.key_id.as_str(), k.revoked_at.is_some())).collect();
+        assert_eq!(order, [(other.as_str(), false), (kept.as_str(), false), (old.as_str(), true)]);
+        assert!(!serde_json::to_string(&listed).unwrap().contains(&key));
+        assert!(chrono::DateTime::parse_from_rfc3339(&listed[0].created_at).is_ok());
     }
 }

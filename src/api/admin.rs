@@ -12,7 +12,7 @@ use super::AppState;
 use super::auth::{AdminCaller, SupervisorCaller};
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiJson;
-use crate::accounts::UserSummary;
+use crate::accounts::{StationKeySummary, UserSummary};
 use crate::queue::now_ms;
 use crate::queue::retention;
 use crate::review::Role;
@@ -42,6 +42,19 @@ pub async fn create_key(
     let (key_id, key) = app.accounts.create_station_key(&body.station_id).await?;
     tracing::info!(admin = %admin.name, %key_id, station = %body.station_id, "station key created");
     Ok((StatusCode::CREATED, Json(CreatedKey { key_id, station_id: body.station_id, key })).into_response())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyList {
+    keys: Vec<StationKeySummary>,
+}
+
+/// Every station key with its station and dates, valid ones first (admins). The keys
+/// themselves are not stored and cannot be shown again.
+#[utoipa::path(get, path = "/api/v1/admin/keys", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = KeyList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list_keys(State(app): State<AppState>, _caller: AdminCaller) -> Result<Json<KeyList>, ApiError> {
+    Ok(Json(KeyList { keys: app.accounts.station_keys().await? }))
 }
 
 /// Revoke a station key (admins).

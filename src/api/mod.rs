@@ -158,7 +158,7 @@ fn documented_routes(body_limit: usize) -> (Router<AppState>, utoipa::openapi::O
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
-        .routes(routes!(admin::create_key))
+        .routes(routes!(admin::create_key, admin::list_keys))
         .routes(routes!(admin::revoke_key))
         .routes(routes!(admin::add_user))
         .routes(routes!(admin::disable_user))

@@ -44,6 +44,8 @@ enum KeysCommand {
         #[arg(long)]
         station: String,
     },
+    /// List the keys (id, station, created, revoked); the keys themselves are not stored.
+    List,
     /// Revoke a key by its id.
     Revoke { key_id: String },
 }
@@ -81,6 +83,12 @@ pub fn run_keys(args: KeysArgs) -> anyhow::Result<()> {
                 let (key_id, key) = accounts.create_station_key(&station).await?;
                 eprintln!("created {key_id} for station {station}; the key (shown only now):");
                 println!("{key}");
+            }
+            KeysCommand::List => {
+                for key in accounts.station_keys().await? {
+                    let state = key.revoked_at.map_or("valid".to_owned(), |at| format!("revoked {at}"));
+                    println!("{}\t{}\tcreated {}\t{state}", key.key_id, key.station_id, key.created_at);
+                }
             }
             KeysCommand::Revoke { key_id } => {
                 accounts.revoke_station_key(&key_id).await?;

@@ -435,6 +435,60 @@ test("a supervisor hands a scan to an officer", { timeout: 60_000 }, async () =>
   await context.close();
 });
 
+test("an admin manages officers and station keys in the console", { timeout: 60_000 }, async () => {
+  const context = await browser.newContext({ viewport: LAPTOP });
+  const admin = await context.newPage();
+  const questions = [];
+  admin.on("dialog", (question) => {
+    questions.push(question.message());
+    question.accept();
+  });
+  await admin.goto(base);
+  await signInPage(admin, "root");
+  await admin.locator("#admin-open").click();
+  const keyRows = admin.locator("#admin-keys tr");
+  await until("the keys the stations were given", async () => (await keyRows.count()) === keys.size);
+  assert.match(await keyRows.first().innerText(), /valid/);
+
+  await admin.fill("#key-station", "GATE-CONSOLE");
+  await admin.click("#key-form button[type=submit]");
+  const key = await until("the new key", async () => (await admin.locator("#key-created-value").innerText()).trim());
+  const station = await fetch(`${base}/api/v1/session`, { headers: { Authorization: `Bearer ${key}` } }).then((r) => r.json());
+  assert.equal(station.station_id, "GATE-CONSOLE");
+  const row = admin.locator("#admin-keys tr", { hasText: "GATE-CONSOLE" });
+  await row.getByRole("button", { name: "Revoke" }).click();
+  await until("the revocation", async () => /revoked/.test(await row.innerText()));
+  assert.match(questions.at(-1), /Revoke key key_\w+ of GATE-CONSOLE\?/);
+  const refused = await fetch(`${base}/api/v1/session`, { headers: { Authorization: `Bearer ${key}` } });
+  assert.equal(refused.status, 401);
+  const listed = run(["keys", "list"], { SCANTRIAGE_DATA_DIR: path.join(work, "data") });
+  assert.match(listed, /GATE-CONSOLE\tcreated \S+\trevoked /);
+
+  await admin.fill("#user-name", "dora");
+  await admin.selectOption("#user-role", "supervisor");
+  await admin.fill("#user-password", PASSWORD);
+  await admin.click("#user-form button[type=submit]");
+  const dora = admin.locator('#admin-users tr[data-user="dora"]');
+  await until("dora's row", async () => /supervisor\s+active/.test(await dora.innerText().catch(() => "")));
+  const doraCalls = await signInAs("dora");
+  assert.equal((await doraCalls("GET", "/api/v1/session")).name, "dora");
+  await dora.getByRole("button", { name: "Disable" }).click();
+  await until("dora disabled", async () => /disabled/.test(await dora.innerText()));
+  assert.equal(await admin.locator('#admin-users tr[data-user="root"] button').count(), 0, "admins do not disable themselves");
+
+  await admin.click("#reanalyse-form button[type=submit]");
+  await until("the answer", async () => /No scan failed since/.test(await admin.locator("#admin-result").innerText()));
+  await admin.screenshot({ path: path.join(ARTIFACTS, "admin.png") });
+  await context.close();
+
+  const officerPage = await (await browser.newContext({ viewport: LAPTOP })).newPage();
+  await officerPage.goto(base);
+  await signInPage(officerPage, "ana");
+  await until("ana's console", async () => /^ana/.test(await officerPage.locator("#who").innerText()));
+  assert.equal(await officerPage.locator("#admin-open").isVisible(), false, "officers do not see it");
+  await officerPage.context().close();
+});
+
 async function signInPage(target, name) {
   await target.fill("#signin-name", name);
   await target.fill("#signin-password", PASSWORD);
