@@ -26,9 +26,12 @@ async fn get(server: &TestServer, token: &str, path: &str) -> (StatusCode, Value
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn backup(from: &std::path::Path, to: &std::path::Path) -> std::process::Output {
+async fn backup(from: &std::path::Path, to: &std::path::Path, previous: Option<&std::path::Path>) -> std::process::Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_scantriage"));
     command.arg("backup").arg("--data-dir").arg(from).arg("--to").arg(to).env("RUST_LOG", "warn");
+    if let Some(previous) = previous {
+        command.arg("--previous").arg(previous);
+    }
     let run = tokio::task::spawn_blocking(move || command.output().unwrap());
     tokio::time::timeout(Duration::from_secs(120), run).await.expect("the backup finishes").unwrap()
 }
@@ -45,15 +48,25 @@ async fn a_backup_taken_while_the_service_runs_is_a_data_directory_that_serves()
     assert_eq!(response.json::<Value>().await.unwrap()["scans"], 1, "the released scan's images are deleted, the queued one's kept");
 
     let copy = tempfile::tempdir().unwrap();
-    let output = backup(server.data_dir(), copy.path()).await;
+    let output = backup(server.data_dir(), copy.path(), None).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
     let kept_images = 1 + usize::from(sample_parts("SIM-69-000004").2.is_some());
     assert!(stdout.starts_with(&format!("backed up the database and {kept_images} images")), "{stdout}");
     assert!(!copy.path().join("scantriage.db-wal").exists(), "the copy is one database file, its log folded in");
-    let again = backup(server.data_dir(), copy.path()).await;
+    let again = backup(server.data_dir(), copy.path(), None).await;
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"), "{}", String::from_utf8_lossy(&again.stderr));
+
+    // The next day's backup beside it links what it already holds.
+    let next = tempfile::tempdir().unwrap();
+    let next_day = next.path().join("tuesday");
+    let linked = backup(server.data_dir(), &next_day, Some(copy.path())).await;
+    let stdout = String::from_utf8_lossy(&linked.stdout);
+    assert!(linked.status.success(), "{stdout}{}", String::from_utf8_lossy(&linked.stderr));
+    assert!(stdout.contains(&format!("{kept_images} images (0 MB copied, {kept_images} linked")), "{stdout}");
+    let not_a_backup = backup(server.data_dir(), &next.path().join("wednesday"), Some(next.path())).await;
+    assert!(String::from_utf8_lossy(&not_a_backup.stderr).contains("is not a backup"), "{}", String::from_utf8_lossy(&not_a_backup.stderr));
 
     let restored = TestServer::start_in(ConfigFile::default(), None, copy);
     let officer = restored.sign_in("olga-restored", Role::Officer).await;

@@ -195,23 +195,44 @@ impl FsImageStore {
             }
         }
         self.check_room_for(bytes.len())?;
+        self.create_durably(&path, |dir| {
+            let mut file = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
+            file.write_all(bytes).map_err(io(file.path()))?;
+            file.as_file().sync_all().map_err(io(file.path()))?;
+            file.persist(&path).map_err(|e| ImageStoreError::io(&path, e.error))?;
+            Ok(())
+        })
+    }
+
+    /// Makes the file `path` with `create` (given its directory, made if need be), then syncs
+    /// the directory, and the root when the directory is new: the name survives a crash.
+    fn create_durably(&self, path: &Path, create: impl FnOnce(&Path) -> Result<(), ImageStoreError>) -> Result<(), ImageStoreError> {
         let dir = path.parent().expect("keys live in a subdirectory");
-        let io = |path: &Path| {
-            let path = path.to_owned();
-            move |source| ImageStoreError::io(&path, source)
-        };
         let new_dir = !dir.exists();
         std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let mut file = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
-        file.write_all(bytes).map_err(io(file.path()))?;
-        file.as_file().sync_all().map_err(io(file.path()))?;
-        file.persist(&path).map_err(|e| ImageStoreError::io(&path, e.error))?;
+        create(dir)?;
         sync_dir(dir).map_err(io(dir))?;
-        // The root changed only if the subdirectory is new.
         if new_dir {
             sync_dir(&self.root).map_err(io(&self.root))?;
         }
         Ok(())
+    }
+
+    /// Gives this store `other`'s file of `key` by a hard link, without copying it: for
+    /// backups kept beside an earlier one on the same disk. False when there is nothing to link
+    /// or the link cannot be made (another file system): then the caller copies.
+    pub async fn link_from(&self, other: &FsImageStore, key: &str) -> Result<bool, ImageStoreError> {
+        let (store, other, key) = (self.clone(), other.clone(), key.to_owned());
+        crate::on_blocking_thread(move || {
+            let (Some(from), Some(to)) = (other.path_of(&key), store.path_of(&key)) else {
+                return Err(ImageStoreError::Missing(key));
+            };
+            if to.exists() {
+                return Ok(true);
+            }
+            Ok(store.create_durably(&to, |_| std::fs::hard_link(&from, &to).map_err(io(&to))).is_ok())
+        })
+        .await
     }
 
     fn get_blocking(&self, key: &str) -> Result<Bytes, ImageStoreError> {
@@ -250,6 +271,12 @@ impl FsImageStore {
 fn free_space(dir: &Path) -> std::io::Result<u64> {
     let stat = rustix::fs::statvfs(dir)?;
     Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
+/// Maps an I/O error to the store's error naming `path`.
+fn io(path: &Path) -> impl Fn(std::io::Error) -> ImageStoreError + use<> {
+    let path = path.to_owned();
+    move |source| ImageStoreError::io(&path, source)
 }
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {

@@ -11,7 +11,11 @@ use crate::ingest::images::{FsImageStore, ImageStore, ImageStoreError};
 /// What a backup copied.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct BackupReport {
+    /// Images in the backup.
     pub images: usize,
+    /// Of those, the ones linked to an earlier backup's copy rather than copied.
+    pub linked: usize,
+    /// Bytes copied.
     pub image_bytes: u64,
 }
 
@@ -31,8 +35,16 @@ pub enum BackupError {
 }
 
 /// Copies the database behind `store` to the new file `database` and the images it refers to
-/// from `images` into the directory `images_to`.
-pub async fn backup(store: &Store, images: &dyn ImageStore, database: &Path, images_to: &Path) -> Result<BackupReport, BackupError> {
+/// from `images` into the directory `images_to`. Images that an earlier backup's `previous`
+/// holds intact are hard-linked from there where the file system allows, so that daily backups
+/// each stay complete while only new images take room.
+pub async fn backup(
+    store: &Store,
+    images: &dyn ImageStore,
+    database: &Path,
+    images_to: &Path,
+    previous: Option<&FsImageStore>,
+) -> Result<BackupReport, BackupError> {
     if database.exists() {
         return Err(BackupError::Exists(database.to_owned()));
     }
@@ -47,6 +59,14 @@ pub async fn backup(store: &Store, images: &dyn ImageStore, database: &Path, ima
     let mut report = BackupReport::default();
     let mut unreadable = Vec::new();
     for key in keys {
+        if let Some(previous) = previous {
+            // Read back first: a damaged earlier copy is copied afresh, not linked.
+            if previous.get(&key).await.is_ok() && copies.link_from(previous, &key).await? {
+                report.images += 1;
+                report.linked += 1;
+                continue;
+            }
+        }
         match images.get(&key).await {
             Ok(bytes) => {
                 report.image_bytes += bytes.len() as u64;
@@ -68,21 +88,17 @@ mod tests {
     use crate::ingest::images::image_key;
     use crate::queue::NewScan;
 
-    #[tokio::test]
-    async fn an_image_that_cannot_be_read_leaves_the_backup_incomplete_and_says_so() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_sqlite(&dir.path().join("scantriage.db")).await.unwrap();
-        let images = FsImageStore::new(dir.path().join("images")).unwrap();
-        let present = image_key(b"present");
-        images.put(&present, bytes::Bytes::from_static(b"present")).await.unwrap();
-        for (n, high) in [present.clone(), image_key(b"never stored")].into_iter().enumerate() {
+    /// A database with one scan for each of these high-energy images.
+    async fn scans_of(dir: &Path, highs: &[String]) -> Store {
+        let store = Store::open_sqlite(&dir.join("scantriage.db")).await.unwrap();
+        for (n, high) in highs.iter().enumerate() {
             let scan = NewScan {
                 id: format!("scan-{n}"),
                 station_id: "GATE-1".into(),
                 station_scan_id: format!("{n}"),
                 content_digest: format!("digest-{n}"),
                 metadata: "{}".into(),
-                high_image: high,
+                high_image: high.clone(),
                 low_image: None,
                 containers: String::new(),
                 declared_goods: String::new(),
@@ -90,9 +106,42 @@ mod tests {
             };
             store.insert_scan(&scan).await.unwrap();
         }
+        store
+    }
+
+    #[tokio::test]
+    async fn an_image_that_cannot_be_read_leaves_the_backup_incomplete_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let images = FsImageStore::new(dir.path().join("images")).unwrap();
+        let present = image_key(b"present");
+        images.put(&present, bytes::Bytes::from_static(b"present")).await.unwrap();
+        let store = scans_of(dir.path(), &[present.clone(), image_key(b"never stored")]).await;
         let copy = dir.path().join("copy");
-        let error = backup(&store, &images, &copy.join("scantriage.db"), &copy.join("images")).await.unwrap_err();
+        let error = backup(&store, &images, &copy.join("scantriage.db"), &copy.join("images"), None).await.unwrap_err();
         assert!(matches!(&error, BackupError::Unreadable { count: 1, .. }), "{error}");
         assert!(copy.join("images").join(&present[..2]).join(&present).exists(), "the rest is copied");
+    }
+
+    #[tokio::test]
+    async fn intact_images_of_an_earlier_backup_are_linked_and_damaged_ones_copied_again() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let images = FsImageStore::new(dir.path().join("images")).unwrap();
+        let previous = FsImageStore::new(dir.path().join("monday")).unwrap();
+        let (kept, damaged) = (image_key(b"kept"), image_key(b"damaged"));
+        for (key, bytes) in [(&kept, b"kept".as_slice()), (&damaged, b"damaged".as_slice())] {
+            images.put(key, bytes::Bytes::copy_from_slice(bytes)).await.unwrap();
+            previous.put(key, bytes::Bytes::copy_from_slice(bytes)).await.unwrap();
+        }
+        let file = |root: &str, key: &str| dir.path().join(root).join(&key[..2]).join(key);
+        std::fs::write(file("monday", &damaged), b"damagex").unwrap();
+        let store = scans_of(dir.path(), &[kept.clone(), damaged.clone()]).await;
+
+        let tuesday = dir.path().join("tuesday");
+        let report = backup(&store, &images, &tuesday.join("scantriage.db"), &tuesday.join("images"), Some(&previous)).await.unwrap();
+        assert_eq!(report, BackupReport { images: 2, linked: 1, image_bytes: b"damaged".len() as u64 });
+        let inode = |path: PathBuf| std::fs::metadata(path).unwrap().ino();
+        assert_eq!(inode(file("tuesday/images", &kept)), inode(file("monday", &kept)));
+        assert_eq!(std::fs::read(file("tuesday/images", &damaged)).unwrap(), b"damaged");
     }
 }
