@@ -30,6 +30,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("/assets/keys.js", JS, include_bytes!("../web/keys.js")),
     ("/assets/stats.js", JS, include_bytes!("../web/stats.js")),
     ("/assets/admin.js", JS, include_bytes!("../web/admin.js")),
+    ("/assets/password.js", JS, include_bytes!("../web/password.js")),
 ];
 
 /// The goods taxonomy as the console reads it: category names for people, and the HS prefixes

@@ -789,6 +789,71 @@ async fn admins_manage_keys_and_users_through_the_api() {
     assert!(listed.to_string().find("root-admin") < listed.to_string().find("\"olga\""), "active users first: {listed}");
     let officer = server.sign_in("otto-admin-test", Role::Officer).await;
     assert_eq!(get(server, &officer, "/api/v1/users").await.status(), StatusCode::FORBIDDEN);
+
+    // The account log says who did it; the server is shared, so only this test's entries.
+    assert_eq!(get(server, &supervisor, "/api/v1/admin/account-log").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(get(server, &root, "/api/v1/admin/account-log?limit=0").await.status(), StatusCode::BAD_REQUEST);
+    let log: Value = get(server, &root, "/api/v1/admin/account-log?limit=1000").await.json().await.unwrap();
+    let mine: Vec<(&str, &str)> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == "root-admin")
+        .map(|e| (e["action"].as_str().unwrap(), e["subject"].as_str().unwrap()))
+        .collect();
+    let key_id = created["key_id"].as_str().unwrap();
+    assert_eq!(mine, [("user_disabled", "olga"), ("user_added", "olga"), ("key_revoked", key_id), ("key_created", key_id)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn officers_change_their_password_and_admins_reset_it() {
+    let server = &*SERVER;
+    let root = server.sign_in("root-passwords", Role::Admin).await;
+    let first = "the first long password";
+    let (status, _) = post(server, &root, "/api/v1/admin/users", json!({ "name": "pia", "role": "officer", "password": first })).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let sign_in = |password: &str| post(server, "", "/api/v1/session", json!({ "name": "pia", "password": password }));
+    let token = |answer: (StatusCode, Value)| answer.1["token"].as_str().unwrap().to_owned();
+    let put = |token: String, path: String, body: Value| async move {
+        let response = client().put(format!("{}{path}", server.url)).bearer_auth(token).json(&body).send().await.unwrap();
+        let status = response.status();
+        (status, response.json::<Value>().await.unwrap_or(Value::Null))
+    };
+    let change = |token: &str, current: &str, new: &str| {
+        put(token.to_owned(), "/api/v1/session/password".into(), json!({ "current_password": current, "new_password": new }))
+    };
+    let (here, elsewhere) = (token(sign_in(first).await), token(sign_in(first).await));
+
+    let (status, body) = change(&here, "not the password", "a second long password").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("wrong_password")), "{body}");
+    let (status, body) = change(&here, first, "short").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_account")), "{body}");
+    let station = server.station_key("GATE-PASSWORDS").await;
+    assert_eq!(change(&station, first, "a second long password").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(change(&here, first, "a second long password").await.0, StatusCode::NO_CONTENT);
+    assert_eq!(get(server, &here, "/api/v1/session").await.status(), StatusCode::OK, "the session that changed it goes on");
+    assert_eq!(get(server, &elsewhere, "/api/v1/session").await.status(), StatusCode::UNAUTHORIZED, "the others end");
+    assert_eq!(sign_in(first).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(sign_in("a second long password").await.0, StatusCode::OK);
+
+    let reset = |token: &str, name: &str| put(token.to_owned(), format!("/api/v1/admin/users/{name}/password"), json!({ "password": "set by the admin" }));
+    let supervisor = server.sign_in("sue-passwords", Role::Supervisor).await;
+    assert_eq!(reset(&supervisor, "pia").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(reset(&root, "nobody-here").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(reset(&root, "pia").await.0, StatusCode::NO_CONTENT);
+    assert_eq!(get(server, &here, "/api/v1/session").await.status(), StatusCode::UNAUTHORIZED, "a reset ends every session");
+    assert_eq!(sign_in("set by the admin").await.0, StatusCode::OK);
+
+    // The same on the service's machine.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_scantriage"))
+        .args(["users", "set-password", "pia", "--data-dir"])
+        .arg(server.data_dir())
+        .env("SCANTRIAGE_PASSWORD", "set on the command line")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(sign_in("set on the command line").await.0, StatusCode::OK);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -264,6 +264,25 @@ async fn the_audit_log_cannot_be_changed(store: Store, url: String) {
     assert_eq!(store.audit_log(&id).await.unwrap().len(), 1);
 }
 
+/// Who changed which account stays on record: the account log takes no change either.
+async fn the_account_log_records_who_and_cannot_be_changed(store: Store, url: String) {
+    let accounts = scantriage::accounts::Accounts::new(store.clone());
+    accounts.acting_as("root").add_user("lena", Role::Officer, "a long enough password").await.unwrap();
+    let (key_id, _) = accounts.create_station_key("GATE-LOG").await.unwrap();
+    accounts.acting_as("root").revoke_station_key(&key_id).await.unwrap();
+    assert!(accounts.acting_as("root").disable_user("nobody").await.is_err());
+    let log = accounts.account_log(10).await.unwrap();
+    let entries: Vec<(&str, &str, &str)> = log.iter().map(|e| (e.actor.as_str(), e.action.as_str(), e.subject.as_str())).collect();
+    assert_eq!(entries, [("root", "key_revoked", key_id.as_str()), ("command line", "key_created", key_id.as_str()), ("root", "user_added", "lena")]);
+    assert_eq!(log[0].details, json!({ "station_id": "GATE-LOG" }));
+
+    let mut connection = sqlx::AnyConnection::connect(&url).await.unwrap();
+    for sql in ["UPDATE account_log SET actor = 'someone else'", "DELETE FROM account_log"] {
+        let err = sqlx::query(sql).execute(&mut connection).await.expect_err(sql);
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+}
+
 /// Heatmaps stored before migration 3 kept their cells in the JSON; they read as before.
 async fn heatmaps_stored_as_json_still_read(store: Store, url: String) {
     let id = routed(&store, "GATE-1", 1, Lane::Yellow, 40).await;
@@ -432,7 +451,7 @@ on_both_backends!(
     the_queue_is_ordered_by_risk_then_age_and_filtered,
     concurrent_claimers_never_share_a_scan,
     an_abandoned_claim_lapses;
-    with its url: the_audit_log_cannot_be_changed, heatmaps_stored_as_json_still_read,
+    with its url: the_audit_log_cannot_be_changed, the_account_log_records_who_and_cannot_be_changed, heatmaps_stored_as_json_still_read,
     statistics_count_recent_days_by_day_and_all_scans_by_state, retention_deletes_the_images_of_settled_scans_only,
 );
 

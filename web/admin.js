@@ -1,11 +1,13 @@
-// Administration, for admins: officers' accounts, stations' keys, and the upkeep that would
-// otherwise need the command line on the service's machine (analysing failed scans again,
-// deleting old images). Every change asks first when it cannot be undone, and says what it did.
+// Administration, for admins: officers' accounts, stations' keys and who changed them, and the
+// upkeep that would otherwise need the command line on the service's machine (analysing failed
+// scans again, deleting old images). Every change asks first when it cannot be undone, and says
+// what it did.
 
 import * as api from "./api.js";
-import { $, dateTime, h } from "./dom.js";
+import { $, dateTime, h, words } from "./dom.js";
 
 const HOUR_MS = 3_600_000;
+const LOG_SHOWN = 12;
 
 /** A `datetime-local` value (the officer's clock) for a time `ms` ago. */
 function localInput(ms) {
@@ -57,11 +59,15 @@ export function installAdmin({ officer }) {
         `Revoke key ${key.key_id} of ${key.station_id}? The station's uploads with it are refused at once.`))));
   }
 
+  const logRow = (entry) => h("tr", {},
+    h("td", {}, dateTime(entry.at)), h("td", {}, entry.actor), h("td", {}, words(entry.action)), h("td", {}, entry.subject));
+
   async function refresh() {
     try {
-      const [{ users }, { keys }] = await Promise.all([api.users(), api.stationKeys()]);
+      const [{ users }, { keys }, { entries }] = await Promise.all([api.users(), api.stationKeys(), api.accountLog(LOG_SHOWN)]);
       $("admin-users").replaceChildren(...users.map(userRow));
       $("admin-keys").replaceChildren(...keys.map(keyRow));
+      $("admin-log").replaceChildren(...entries.map(logRow));
     } catch (error) {
       say(`Could not load the accounts: ${error.message}`, "error");
     }

@@ -53,6 +53,8 @@ const scanPath = (id) => `/api/v1/scans/${encodeURIComponent(id)}`;
 export const signIn = (name, password) => request("/api/v1/session", { method: "POST", body: { name, password } });
 export const currentSession = () => call("/api/v1/session");
 export const signOut = () => request("/api/v1/session", { method: "DELETE" });
+export const changePassword = (current, next) =>
+  call("/api/v1/session/password", { method: "PUT", body: { current_password: current, new_password: next } });
 
 export function queue({ lane, state }) {
   const query = new URLSearchParams({ state, limit: "200" });
@@ -69,6 +71,7 @@ export const users = () => call("/api/v1/users");
 export const addUser = (name, role, password) => call("/api/v1/admin/users", { method: "POST", body: { name, role, password } });
 export const disableUser = (name) => call(`/api/v1/admin/users/${encodeURIComponent(name)}`, { method: "DELETE" });
 export const stationKeys = () => call("/api/v1/admin/keys");
+export const accountLog = (limit) => call(`/api/v1/admin/account-log?limit=${limit}`);
 export const createKey = (station) => call("/api/v1/admin/keys", { method: "POST", body: { station_id: station } });
 export const revokeKey = (id) => call(`/api/v1/admin/keys/${encodeURIComponent(id)}`, { method: "DELETE" });
 export const reanalyseFailed = (since) => call("/api/v1/admin/reanalyse-failed", { method: "POST", body: { failed_since: since } });

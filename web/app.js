@@ -11,6 +11,7 @@ import { createReview } from "./review.js";
 import { installShortcuts } from "./keys.js";
 import { installStats } from "./stats.js";
 import { installAdmin } from "./admin.js";
+import { installPassword } from "./password.js";
 
 // The session cookie is HttpOnly: this remembers only whether to ask the server for a session
 // on load, so that a first visit goes straight to the sign-in form instead of a refused request.
@@ -84,6 +85,7 @@ const details = createDetails(await api.goods());
 const review = createReview({ officer: () => officer, report, changed: reload, decided });
 installStats({ report });
 const admin = installAdmin({ officer: () => officer });
+installPassword({ done: (text) => notice(text, { kind: "info" }) });
 
 function open(id) {
   const hash = `#/scans/${encodeURIComponent(id)}`;

@@ -9,7 +9,8 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
+use sqlx::any::Any;
+use sqlx::{Row, Transaction};
 
 use crate::ingest::images::hex;
 use crate::queue::{Store, StoreError, now_ms, to_rfc3339};
@@ -79,15 +80,80 @@ pub struct StationKeySummary {
     pub revoked_at: Option<String>,
 }
 
-/// Accounts kept in the service's database.
+/// One change to the accounts, as the account log keeps it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct AccountLogEntry {
+    pub seq: i64,
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// The admin or user who made the change, or `command line`.
+    pub actor: String,
+    /// `user_added`, `user_disabled`, `password_changed`, `password_reset`, `key_created`, `key_revoked`.
+    pub action: String,
+    /// The user's name or the key's id.
+    pub subject: String,
+    pub details: serde_json::Value,
+}
+
+/// The actor of changes made on the service's machine with the `users` and `keys` commands.
+pub const COMMAND_LINE: &str = "command line";
+
+/// Accounts kept in the service's database. Every change is written to the append-only account
+/// log, with who made it, in the same transaction.
 #[derive(Debug, Clone)]
 pub struct Accounts {
     store: Store,
+    actor: String,
 }
 
 impl Accounts {
+    /// Accounts changed from the command line.
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self { store, actor: COMMAND_LINE.to_owned() }
+    }
+
+    /// The same accounts, with changes logged as made by `actor`.
+    pub fn acting_as(&self, actor: &str) -> Self {
+        Self { store: self.store.clone(), actor: actor.to_owned() }
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Any>, AccountError> {
+        Ok(self.store.pool().begin().await.map_err(self.store.error())?)
+    }
+
+    async fn log(&self, tx: &mut Transaction<'static, Any>, action: &str, subject: &str, details: serde_json::Value) -> Result<(), AccountError> {
+        sqlx::query("INSERT INTO account_log (at, actor, action, subject, details) VALUES ($1, $2, $3, $4, $5)")
+            .bind(now_ms())
+            .bind(&self.actor)
+            .bind(action)
+            .bind(subject)
+            .bind(details.to_string())
+            .execute(&mut **tx)
+            .await
+            .map_err(self.store.error())?;
+        Ok(())
+    }
+
+    /// The latest changes, newest first.
+    pub async fn account_log(&self, limit: i64) -> Result<Vec<AccountLogEntry>, AccountError> {
+        let rows = sqlx::query("SELECT seq, at, actor, action, subject, details FROM account_log ORDER BY seq DESC LIMIT $1")
+            .bind(limit)
+            .fetch_all(self.store.pool())
+            .await
+            .map_err(self.store.error())?;
+        rows.iter()
+            .map(|row| {
+                let details: String = row.try_get("details").map_err(self.store.error())?;
+                Ok(AccountLogEntry {
+                    seq: row.try_get("seq").map_err(self.store.error())?,
+                    at: to_rfc3339(row.try_get("at").map_err(self.store.error())?),
+                    actor: row.try_get("actor").map_err(self.store.error())?,
+                    action: row.try_get("action").map_err(self.store.error())?,
+                    subject: row.try_get("subject").map_err(self.store.error())?,
+                    details: serde_json::from_str(&details).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                })
+            })
+            .collect()
     }
 
     pub async fn add_user(&self, name: &str, role: Role, password: &str) -> Result<(), AccountError> {
@@ -96,11 +162,8 @@ impl Accounts {
         if !valid {
             return Err(AccountError::BadName);
         }
-        if password.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(AccountError::WeakPassword);
-        }
-        let password = password.to_owned();
-        let hash = crate::on_blocking_thread(move || password_hash(&password)).await?;
+        let hash = strong_password_hash(password).await?;
+        let mut tx = self.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (name) DO NOTHING",
@@ -109,13 +172,14 @@ impl Accounts {
         .bind(role.as_str())
         .bind(hash)
         .bind(now_ms())
-        .execute(self.store.pool())
+        .execute(&mut *tx)
         .await
         .map_err(self.store.error())?;
         if inserted.rows_affected() == 0 {
             return Err(AccountError::UserExists(name.to_owned()));
         }
-        Ok(())
+        self.log(&mut tx, "user_added", name, serde_json::json!({ "role": role.as_str() })).await?;
+        Ok(tx.commit().await.map_err(self.store.error())?)
     }
 
     /// Every user, the active ones first, each group by name.
@@ -136,10 +200,11 @@ impl Accounts {
 
     /// Disables a user and ends their sessions; the name stays taken, as the audit log uses it.
     pub async fn disable_user(&self, name: &str) -> Result<(), AccountError> {
+        let mut tx = self.begin().await?;
         let done = sqlx::query("UPDATE users SET disabled_at = $1 WHERE name = $2 AND disabled_at IS NULL")
             .bind(now_ms())
             .bind(name)
-            .execute(self.store.pool())
+            .execute(&mut *tx)
             .await
             .map_err(self.store.error())?;
         if done.rows_affected() == 0 {
@@ -147,10 +212,11 @@ impl Accounts {
         }
         sqlx::query("DELETE FROM sessions WHERE user_name = $1")
             .bind(name)
-            .execute(self.store.pool())
+            .execute(&mut *tx)
             .await
             .map_err(self.store.error())?;
-        Ok(())
+        self.log(&mut tx, "user_disabled", name, serde_json::json!({})).await?;
+        Ok(tx.commit().await.map_err(self.store.error())?)
     }
 
     /// A new key for a station: (key id, the key). The key is shown once and never stored.
@@ -162,14 +228,17 @@ impl Accounts {
         }
         let key_id = format!("key_{}", &hex(&random_bytes::<6>()));
         let key = format!("{STATION_KEY_PREFIX}{}", hex(&random_bytes::<32>()));
+        let mut tx = self.begin().await?;
         sqlx::query("INSERT INTO station_keys (id, station_id, key_hash, created_at) VALUES ($1, $2, $3, $4)")
             .bind(&key_id)
             .bind(station_id)
             .bind(secret_hash(&key))
             .bind(now_ms())
-            .execute(self.store.pool())
+            .execute(&mut *tx)
             .await
             .map_err(self.store.error())?;
+        self.log(&mut tx, "key_created", &key_id, serde_json::json!({ "station_id": station_id })).await?;
+        tx.commit().await.map_err(self.store.error())?;
         Ok((key_id, key))
     }
 
@@ -196,20 +265,75 @@ impl Accounts {
     }
 
     pub async fn revoke_station_key(&self, key_id: &str) -> Result<(), AccountError> {
-        let done = sqlx::query("UPDATE station_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(now_ms())
-            .bind(key_id)
-            .execute(self.store.pool())
-            .await
-            .map_err(self.store.error())?;
-        if done.rows_affected() == 0 {
+        let mut tx = self.begin().await?;
+        let station: Option<String> =
+            sqlx::query_scalar("UPDATE station_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING station_id")
+                .bind(now_ms())
+                .bind(key_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(self.store.error())?;
+        let Some(station) = station else {
             return Err(AccountError::NoSuchKey(key_id.to_owned()));
-        }
-        Ok(())
+        };
+        self.log(&mut tx, "key_revoked", key_id, serde_json::json!({ "station_id": station })).await?;
+        Ok(tx.commit().await.map_err(self.store.error())?)
     }
 
     /// Opens a session for a user whose password matches.
     pub async fn login(&self, name: &str, password: &str) -> Result<Session, AccountError> {
+        let role = self.check_password(name, password).await?;
+        let token = hex(&random_bytes::<32>());
+        let now = now_ms();
+        let expires_at = now + i64::try_from(SESSION_LIFETIME.as_millis()).unwrap_or(i64::MAX / 2);
+        sqlx::query("INSERT INTO sessions (token_hash, user_name, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(secret_hash(&token))
+            .bind(name)
+            .bind(now)
+            .bind(expires_at)
+            .execute(self.store.pool())
+            .await
+            .map_err(self.store.error())?;
+        Ok(Session { token, officer: Officer { name: name.to_owned(), role }, expires_at })
+    }
+
+    /// Changes an active user's password after checking the current one, and ends their other
+    /// sessions: a password changed because someone else knew it locks that someone out.
+    pub async fn change_password(&self, name: &str, current: &str, new: &str, session_token: &str) -> Result<(), AccountError> {
+        self.check_password(name, current).await?;
+        self.store_password(name, new, Some(session_token), "password_changed").await
+    }
+
+    /// Sets an active user's password (admins, when it is forgotten) and ends their sessions.
+    pub async fn reset_password(&self, name: &str, password: &str) -> Result<(), AccountError> {
+        self.store_password(name, password, None, "password_reset").await
+    }
+
+    /// Ends the user's sessions but the one of `keep_session`, if given.
+    async fn store_password(&self, name: &str, password: &str, keep_session: Option<&str>, action: &str) -> Result<(), AccountError> {
+        let hash = strong_password_hash(password).await?;
+        let mut tx = self.begin().await?;
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2 AND disabled_at IS NULL")
+            .bind(hash)
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(self.store.error())?;
+        if done.rows_affected() == 0 {
+            return Err(AccountError::NoSuchUser(name.to_owned()));
+        }
+        sqlx::query("DELETE FROM sessions WHERE user_name = $1 AND token_hash <> $2")
+            .bind(name)
+            .bind(keep_session.map(secret_hash).unwrap_or_default())
+            .execute(&mut *tx)
+            .await
+            .map_err(self.store.error())?;
+        self.log(&mut tx, action, name, serde_json::json!({})).await?;
+        Ok(tx.commit().await.map_err(self.store.error())?)
+    }
+
+    /// The role of an active user whose password this is.
+    async fn check_password(&self, name: &str, password: &str) -> Result<Role, AccountError> {
         let row = sqlx::query("SELECT role, password_hash FROM users WHERE name = $1 AND disabled_at IS NULL")
             .bind(name)
             .fetch_optional(self.store.pool())
@@ -237,18 +361,7 @@ impl Accounts {
         let (true, Some(role)) = (matches, role) else {
             return Err(AccountError::BadLogin);
         };
-        let token = hex(&random_bytes::<32>());
-        let now = now_ms();
-        let expires_at = now + i64::try_from(SESSION_LIFETIME.as_millis()).unwrap_or(i64::MAX / 2);
-        sqlx::query("INSERT INTO sessions (token_hash, user_name, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(secret_hash(&token))
-            .bind(name)
-            .bind(now)
-            .bind(expires_at)
-            .execute(self.store.pool())
-            .await
-            .map_err(self.store.error())?;
-        Ok(Session { token, officer: Officer { name: name.to_owned(), role: parse_role(&role)? }, expires_at })
+        parse_role(&role)
     }
 
     pub async fn logout(&self, token: &str) -> Result<(), AccountError> {
@@ -288,6 +401,15 @@ impl Accounts {
         let officer = Officer { name: row.try_get("name").map_err(self.store.error())?, role: parse_role(&role)? };
         Ok((Principal::User(officer), Some(row.try_get("expires_at").map_err(self.store.error())?)))
     }
+}
+
+/// The hash of a new password long enough to keep.
+async fn strong_password_hash(password: &str) -> Result<String, AccountError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AccountError::WeakPassword);
+    }
+    let password = password.to_owned();
+    crate::on_blocking_thread(move || password_hash(&password)).await
 }
 
 fn password_hash(password: &str) -> Result<String, AccountError> {

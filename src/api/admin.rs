@@ -6,13 +6,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::auth::{AdminCaller, SupervisorCaller};
 use super::error::{ApiError, ErrorBody};
-use super::extract::ApiJson;
-use crate::accounts::{StationKeySummary, UserSummary};
+use super::extract::{ApiJson, ApiQuery};
+use crate::accounts::{AccountLogEntry, StationKeySummary, UserSummary};
 use crate::queue::now_ms;
 use crate::queue::retention;
 use crate::review::Role;
@@ -39,7 +39,7 @@ pub async fn create_key(
     AdminCaller(admin): AdminCaller,
     ApiJson(body): ApiJson<NewKey>,
 ) -> Result<Response, ApiError> {
-    let (key_id, key) = app.accounts.create_station_key(&body.station_id).await?;
+    let (key_id, key) = app.accounts.acting_as(&admin.name).create_station_key(&body.station_id).await?;
     tracing::info!(admin = %admin.name, %key_id, station = %body.station_id, "station key created");
     Ok((StatusCode::CREATED, Json(CreatedKey { key_id, station_id: body.station_id, key })).into_response())
 }
@@ -66,7 +66,7 @@ pub async fn revoke_key(
     AdminCaller(admin): AdminCaller,
     Path(key_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    app.accounts.revoke_station_key(&key_id).await?;
+    app.accounts.acting_as(&admin.name).revoke_station_key(&key_id).await?;
     tracing::info!(admin = %admin.name, %key_id, "station key revoked");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -101,7 +101,7 @@ pub async fn add_user(
     AdminCaller(admin): AdminCaller,
     ApiJson(body): ApiJson<NewUser>,
 ) -> Result<Response, ApiError> {
-    app.accounts.add_user(&body.name, body.role, &body.password).await?;
+    app.accounts.acting_as(&admin.name).add_user(&body.name, body.role, &body.password).await?;
     tracing::info!(admin = %admin.name, user = %body.name, role = ?body.role, "user added");
     Ok((StatusCode::CREATED, Json(CreatedUser { name: body.name, role: body.role })).into_response())
 }
@@ -127,8 +127,65 @@ pub async fn disable_user(
     AdminCaller(admin): AdminCaller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    app.accounts.disable_user(&name).await?;
+    app.accounts.acting_as(&admin.name).disable_user(&name).await?;
     tracing::info!(admin = %admin.name, user = %name, "user disabled");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AccountLogQuery {
+    /// At most this many entries, newest first (1 to 1000, default 100).
+    limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountLog {
+    entries: Vec<AccountLogEntry>,
+}
+
+/// Who added, disabled or reset which user, and created or revoked which station key, newest
+/// first (admins). The log is append-only.
+#[utoipa::path(get, path = "/api/v1/admin/account-log", tag = "admin", security(("bearer" = [])), params(AccountLogQuery),
+    responses((status = 200, body = AccountLog), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn account_log(
+    State(app): State<AppState>,
+    _caller: AdminCaller,
+    ApiQuery(query): ApiQuery<AccountLogQuery>,
+) -> Result<Json<AccountLog>, ApiError> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("invalid_query", "limit is 1 to 1000"));
+    }
+    Ok(Json(AccountLog { entries: app.accounts.account_log(limit).await? }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordReset {
+    /// At least 10 characters.
+    password: String,
+}
+
+impl std::fmt::Debug for PasswordReset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordReset").finish_non_exhaustive()
+    }
+}
+
+/// Set a user's password, e.g. when they forgot it (admins); their sessions end.
+#[utoipa::path(put, path = "/api/v1/admin/users/{name}/password", tag = "admin", security(("bearer" = [])),
+    params(("name" = String, Path)), request_body = PasswordReset,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "no active user of that name", body = ErrorBody)))]
+pub async fn reset_password(
+    State(app): State<AppState>,
+    AdminCaller(admin): AdminCaller,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<PasswordReset>,
+) -> Result<StatusCode, ApiError> {
+    app.accounts.acting_as(&admin.name).reset_password(&name, &body.password).await?;
+    tracing::info!(admin = %admin.name, user = %name, "password reset; the user's sessions ended");
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -139,6 +139,7 @@ fn documented_routes(body_limit: usize) -> (Router<AppState>, utoipa::openapi::O
     use utoipa::OpenApi;
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(session::sign_in, session::current, session::sign_out))
+        .routes(routes!(session::change_password))
         .routes(routes!(scans::upload).layer(DefaultBodyLimit::max(body_limit)))
         .routes(routes!(scans::show))
         .routes(routes!(scans::image))
@@ -162,6 +163,8 @@ fn documented_routes(body_limit: usize) -> (Router<AppState>, utoipa::openapi::O
         .routes(routes!(admin::revoke_key))
         .routes(routes!(admin::add_user))
         .routes(routes!(admin::disable_user))
+        .routes(routes!(admin::reset_password))
+        .routes(routes!(admin::account_log))
         .routes(routes!(admin::list_users))
         .routes(routes!(admin::purge_images))
         .routes(routes!(admin::reanalyse_failed))

@@ -13,7 +13,7 @@ use super::auth::{Caller, SESSION_COOKIE};
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiJson;
 use super::rate_limit::RateLimit;
-use crate::accounts::{Principal, SESSION_LIFETIME};
+use crate::accounts::{AccountError, Principal, SESSION_LIFETIME};
 use crate::queue::to_rfc3339;
 use crate::review::Role;
 
@@ -65,12 +65,7 @@ pub(super) const SIGN_IN_RATE: RateLimit = RateLimit { per_minute: 5, burst: 10 
     responses((status = 200, body = SessionInfo), (status = 401, body = ErrorBody),
         (status = 429, description = "too many attempts for this name; `Retry-After` says when to try again", body = ErrorBody)))]
 pub async fn sign_in(State(app): State<AppState>, ApiJson(body): ApiJson<SignIn>) -> Result<Response, ApiError> {
-    if let Err(wait) = app.sign_in_limiter().take(&body.name.to_lowercase()) {
-        tracing::warn!(user = %body.name, "sign-in refused: too many attempts for this name");
-        let seconds = wait.as_secs().max(1);
-        let message = format!("too many sign-in attempts for this name; try again in {seconds} s");
-        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message).retry_after(seconds));
-    }
+    password_attempt(&app, &body.name)?;
     let session = app.accounts.login(&body.name, &body.password).await?;
     tracing::info!(user = %session.officer.name, "signed in");
     let cookie = format!(
@@ -85,6 +80,54 @@ pub async fn sign_in(State(app): State<AppState>, ApiJson(body): ApiJson<SignIn>
         expires_at: to_rfc3339(session.expires_at),
     };
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+/// Takes one of the name's password attempts (sign-in or password change), or says when the
+/// next one is allowed.
+fn password_attempt(app: &AppState, name: &str) -> Result<(), ApiError> {
+    app.sign_in_limiter().take(&name.to_lowercase()).map_err(|wait| {
+        tracing::warn!(user = %name, "password refused unchecked: too many attempts for this name");
+        let seconds = wait.as_secs().max(1);
+        let message = format!("too many password attempts for this name; try again in {seconds} s");
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message).retry_after(seconds)
+    })
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    current_password: String,
+    /// At least 10 characters.
+    new_password: String,
+}
+
+impl std::fmt::Debug for PasswordChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordChange").finish_non_exhaustive()
+    }
+}
+
+/// Change your own password, giving the current one. Your other sessions end; this one goes on.
+#[utoipa::path(put, path = "/api/v1/session/password", tag = "session", security(("bearer" = [])), request_body = PasswordChange,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "`wrong_password`, or a station key (stations have no password)", body = ErrorBody),
+        (status = 429, description = "too many attempts for this name", body = ErrorBody)))]
+pub async fn change_password(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    let Principal::User(officer) = &caller.principal else {
+        return Err(ApiError::forbidden("stations sign in with keys, not passwords"));
+    };
+    password_attempt(&app, &officer.name)?;
+    match app.accounts.acting_as(&officer.name).change_password(&officer.name, &body.current_password, &body.new_password, &caller.secret).await {
+        // Not 401: the session is fine, and a client would take 401 for its end.
+        Err(AccountError::BadLogin) => return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_password", "the current password is wrong")),
+        done => done?,
+    }
+    tracing::info!(user = %officer.name, "password changed; the user's other sessions ended");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Who is calling.

@@ -24,6 +24,8 @@ enum UsersCommand {
         #[arg(long, value_parser = clap::builder::ValueParser::new(|text: &str| text.parse::<Role>()))]
         role: Role,
     },
+    /// Set a user's password (from SCANTRIAGE_PASSWORD or stdin) and end their sessions.
+    SetPassword { name: String },
     /// Disable a user and end their sessions.
     Disable { name: String },
 }
@@ -55,16 +57,12 @@ pub fn run_users(args: UsersArgs) -> anyhow::Result<()> {
         let accounts = Accounts::new(args.storage.open_store().await?);
         match args.command {
             UsersCommand::Add { name, role } => {
-                let password = match std::env::var("SCANTRIAGE_PASSWORD") {
-                    Ok(password) => password,
-                    Err(_) => {
-                        let mut line = String::new();
-                        std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
-                        line.trim_end_matches(['\r', '\n']).to_owned()
-                    }
-                };
-                accounts.add_user(&name, role, &password).await?;
+                accounts.add_user(&name, role, &given_password()?).await?;
                 eprintln!("added {name} ({})", role.as_str());
+            }
+            UsersCommand::SetPassword { name } => {
+                accounts.reset_password(&name, &given_password()?).await?;
+                eprintln!("set the password of {name}; their sessions have ended");
             }
             UsersCommand::Disable { name } => {
                 accounts.disable_user(&name).await?;
@@ -73,6 +71,16 @@ pub fn run_users(args: UsersArgs) -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+/// SCANTRIAGE_PASSWORD, or the first line of stdin.
+fn given_password() -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("SCANTRIAGE_PASSWORD") {
+        return Ok(password);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 pub fn run_keys(args: KeysArgs) -> anyhow::Result<()> {

@@ -29,6 +29,7 @@ impl Backend for Postgres {
             (4, include_str!("migrations/common/0004_scans_by_received.sql")),
             (5, include_str!("migrations/common/0005_image_retention.sql")),
             (6, include_str!("migrations/postgres/0006_declaration_number.sql")),
+            (7, include_str!("migrations/postgres/0007_account_log.sql")),
         ]
     }
 

@@ -435,7 +435,7 @@ test("a supervisor hands a scan to an officer", { timeout: 60_000 }, async () =>
   await context.close();
 });
 
-test("an admin manages officers and station keys in the console", { timeout: 60_000 }, async () => {
+test("an admin manages officers and station keys; an officer changes her password", { timeout: 60_000 }, async () => {
   const context = await browser.newContext({ viewport: LAPTOP });
   const admin = await context.newPage();
   const questions = [];
@@ -472,9 +472,35 @@ test("an admin manages officers and station keys in the console", { timeout: 60_
   await until("dora's row", async () => /supervisor\s+active/.test(await dora.innerText().catch(() => "")));
   const doraCalls = await signInAs("dora");
   assert.equal((await doraCalls("GET", "/api/v1/session")).name, "dora");
+
+  // Dora changes the password she was given.
+  // A context of her own: the admin's session cookie is in this one.
+  const doraContext = await browser.newContext({ viewport: LAPTOP });
+  const doraPage = await doraContext.newPage();
+  await doraPage.goto(base);
+  await signInPage(doraPage, "dora");
+  await doraPage.locator("#password-open").click();
+  const NEW_PASSWORD = "dora's own long password";
+  const changeTo = async (current) => {
+    await doraPage.fill("#password-current", current);
+    await doraPage.fill("#password-new", NEW_PASSWORD);
+    await doraPage.fill("#password-repeat", NEW_PASSWORD);
+    await doraPage.click("#password-form button[type=submit]");
+  };
+  await changeTo("not her password");
+  await until("the refusal", async () => /current password is wrong/.test(await doraPage.locator("#password-message").innerText()));
+  await changeTo(PASSWORD);
+  await until("the confirmation", async () => /password is changed/.test(await doraPage.locator("#notice-text").innerText()));
+  const signedIn = await fetch(`${base}/api/v1/session`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name: "dora", password: NEW_PASSWORD }),
+  });
+  assert.equal(signedIn.status, 200);
+  await doraContext.close();
   await dora.getByRole("button", { name: "Disable" }).click();
   await until("dora disabled", async () => /disabled/.test(await dora.innerText()));
   assert.equal(await admin.locator('#admin-users tr[data-user="root"] button').count(), 0, "admins do not disable themselves");
+  const latest = await admin.locator("#admin-log tr").first().innerText();
+  assert.match(latest, /root\s+user disabled\s+dora/);
 
   await admin.click("#reanalyse-form button[type=submit]");
   await until("the answer", async () => /No scan failed since/.test(await admin.locator("#admin-result").innerText()));
