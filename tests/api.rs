@@ -790,6 +790,13 @@ async fn admins_manage_keys_and_users_through_the_api() {
     let officer = server.sign_in("otto-admin-test", Role::Officer).await;
     assert_eq!(get(server, &officer, "/api/v1/users").await.status(), StatusCode::FORBIDDEN);
 
+    // A user disabled by mistake comes back, with the old password.
+    let enable = || client().post(format!("{}/api/v1/admin/users/olga/enable", server.url)).bearer_auth(&root).send();
+    assert_eq!(enable().await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(enable().await.unwrap().status(), StatusCode::NOT_FOUND, "olga is active");
+    let (status, _) = post(server, "", "/api/v1/session", json!({ "name": "olga", "password": "a long enough password" })).await;
+    assert_eq!(status, StatusCode::OK);
+
     // The account log says who did it; the server is shared, so only this test's entries.
     assert_eq!(get(server, &supervisor, "/api/v1/admin/account-log").await.status(), StatusCode::FORBIDDEN);
     assert_eq!(get(server, &root, "/api/v1/admin/account-log?limit=0").await.status(), StatusCode::BAD_REQUEST);
@@ -802,7 +809,7 @@ async fn admins_manage_keys_and_users_through_the_api() {
         .map(|e| (e["action"].as_str().unwrap(), e["subject"].as_str().unwrap()))
         .collect();
     let key_id = created["key_id"].as_str().unwrap();
-    assert_eq!(mine, [("user_disabled", "olga"), ("user_added", "olga"), ("key_revoked", key_id), ("key_created", key_id)]);
+    assert_eq!(mine, [("user_enabled", "olga"), ("user_disabled", "olga"), ("user_added", "olga"), ("key_revoked", key_id), ("key_created", key_id)]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -844,15 +851,27 @@ async fn officers_change_their_password_and_admins_reset_it() {
     assert_eq!(get(server, &here, "/api/v1/session").await.status(), StatusCode::UNAUTHORIZED, "a reset ends every session");
     assert_eq!(sign_in("set by the admin").await.0, StatusCode::OK);
 
-    // The same on the service's machine.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_scantriage"))
-        .args(["users", "set-password", "pia", "--data-dir"])
-        .arg(server.data_dir())
-        .env("SCANTRIAGE_PASSWORD", "set on the command line")
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    // The same on the service's machine, for another user: each name has ten password attempts.
+    let (status, _) = post(server, &root, "/api/v1/admin/users", json!({ "name": "quinn", "role": "officer", "password": first })).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let sign_in = |password: &str| post(server, "", "/api/v1/session", json!({ "name": "quinn", "password": password }));
+    let users = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_scantriage"))
+            .arg("users")
+            .args(args)
+            .arg("--data-dir")
+            .arg(server.data_dir())
+            .env("SCANTRIAGE_PASSWORD", "set on the command line")
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    };
+    users(&["set-password", "quinn"]);
+    assert_eq!(sign_in("set on the command line").await.0, StatusCode::OK);
+    users(&["disable", "quinn"]);
+    assert_eq!(sign_in("set on the command line").await.0, StatusCode::UNAUTHORIZED);
+    users(&["enable", "quinn"]);
     assert_eq!(sign_in("set on the command line").await.0, StatusCode::OK);
 }
 

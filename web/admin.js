@@ -43,11 +43,13 @@ export function installAdmin({ officer }) {
 
   function userRow(user) {
     const own = user.name === officer()?.name;
+    const disable = () => change(
+      () => api.disableUser(user.name), () => `${user.name} is disabled; their sessions have ended.`,
+      `Disable ${user.name}? Their sessions end at once.`);
+    const enable = () => change(() => api.enableUser(user.name), () => `${user.name} can sign in again, with their old password.`);
     return h("tr", { "data-user": user.name },
       h("td", {}, user.name), h("td", {}, user.role), h("td", {}, user.active ? "active" : "disabled"),
-      h("td", {}, user.active && !own && button("Disable", () => change(
-        () => api.disableUser(user.name), () => `${user.name} is disabled; their sessions have ended.`,
-        `Disable ${user.name}? Their sessions end at once, and the name cannot be used again.`))));
+      h("td", {}, user.active ? !own && button("Disable", disable) : button("Enable", enable)));
   }
 
   function keyRow(key) {
@@ -66,6 +68,7 @@ export function installAdmin({ officer }) {
     try {
       const [{ users }, { keys }, { entries }] = await Promise.all([api.users(), api.stationKeys(), api.accountLog(LOG_SHOWN)]);
       $("admin-users").replaceChildren(...users.map(userRow));
+      $("reset-name").replaceChildren(...users.filter((user) => user.active).map((user) => h("option", { value: user.name }, user.name)));
       $("admin-keys").replaceChildren(...keys.map(keyRow));
       $("admin-log").replaceChildren(...entries.map(logRow));
     } catch (error) {
@@ -89,6 +92,15 @@ export function installAdmin({ officer }) {
       $("user-form").reset();
       return `${name} can sign in now, as ${role}.`;
     });
+  });
+
+  $("reset-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const [name, password] = [$("reset-name").value, $("reset-password").value];
+    change(() => api.resetPassword(name, password), () => {
+      $("reset-password").value = "";
+      return `${name}'s password is set; their sessions have ended. Tell them the new one in person.`;
+    }, `Set a new password for ${name}? Their sessions end at once.`);
   });
 
   $("key-form").addEventListener("submit", (event) => {

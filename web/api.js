@@ -70,6 +70,9 @@ export const stats = (days) => call(`/api/v1/stats?days=${days}`);
 export const users = () => call("/api/v1/users");
 export const addUser = (name, role, password) => call("/api/v1/admin/users", { method: "POST", body: { name, role, password } });
 export const disableUser = (name) => call(`/api/v1/admin/users/${encodeURIComponent(name)}`, { method: "DELETE" });
+export const enableUser = (name) => call(`/api/v1/admin/users/${encodeURIComponent(name)}/enable`, { method: "POST" });
+export const resetPassword = (name, password) =>
+  call(`/api/v1/admin/users/${encodeURIComponent(name)}/password`, { method: "PUT", body: { password } });
 export const stationKeys = () => call("/api/v1/admin/keys");
 export const accountLog = (limit) => call(`/api/v1/admin/account-log?limit=${limit}`);
 export const createKey = (station) => call("/api/v1/admin/keys", { method: "POST", body: { station_id: station } });

@@ -1,6 +1,7 @@
 //! Who is calling: scanner stations with API keys, officers with sessions opened by password.
 //! Only hashes are stored: argon2 for passwords (people choose them), sha256 for keys and
-//! session tokens (random 256-bit secrets, which a fast hash protects as well).
+//! session tokens (random 256-bit secrets, which a fast hash protects as well). Every change
+//! to users and keys is written to the append-only account log with who made it.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -88,7 +89,8 @@ pub struct AccountLogEntry {
     pub at: String,
     /// The admin or user who made the change, or `command line`.
     pub actor: String,
-    /// `user_added`, `user_disabled`, `password_changed`, `password_reset`, `key_created`, `key_revoked`.
+    /// `user_added`, `user_disabled`, `user_enabled`, `password_changed`, `password_reset`,
+    /// `key_created`, `key_revoked`.
     pub action: String,
     /// The user's name or the key's id.
     pub subject: String,
@@ -216,6 +218,21 @@ impl Accounts {
             .await
             .map_err(self.store.error())?;
         self.log(&mut tx, "user_disabled", name, serde_json::json!({})).await?;
+        Ok(tx.commit().await.map_err(self.store.error())?)
+    }
+
+    /// Lets a disabled user sign in again, with the password they had.
+    pub async fn enable_user(&self, name: &str) -> Result<(), AccountError> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query("UPDATE users SET disabled_at = NULL WHERE name = $1 AND disabled_at IS NOT NULL")
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(self.store.error())?;
+        if done.rows_affected() == 0 {
+            return Err(AccountError::NoSuchUser(name.to_owned()));
+        }
+        self.log(&mut tx, "user_enabled", name, serde_json::json!({})).await?;
         Ok(tx.commit().await.map_err(self.store.error())?)
     }
 

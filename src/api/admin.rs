@@ -132,6 +132,21 @@ pub async fn disable_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Let a disabled user sign in again, with their old password (admins).
+#[utoipa::path(post, path = "/api/v1/admin/users/{name}/enable", tag = "admin", security(("bearer" = [])),
+    params(("name" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "no disabled user of that name", body = ErrorBody)))]
+pub async fn enable_user(
+    State(app): State<AppState>,
+    AdminCaller(admin): AdminCaller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    app.accounts.acting_as(&admin.name).enable_user(&name).await?;
+    tracing::info!(admin = %admin.name, user = %name, "user enabled");
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct AccountLogQuery {

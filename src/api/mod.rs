@@ -164,6 +164,7 @@ fn documented_routes(body_limit: usize) -> (Router<AppState>, utoipa::openapi::O
         .routes(routes!(admin::add_user))
         .routes(routes!(admin::disable_user))
         .routes(routes!(admin::reset_password))
+        .routes(routes!(admin::enable_user))
         .routes(routes!(admin::account_log))
         .routes(routes!(admin::list_users))
         .routes(routes!(admin::purge_images))

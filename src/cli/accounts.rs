@@ -28,6 +28,8 @@ enum UsersCommand {
     SetPassword { name: String },
     /// Disable a user and end their sessions.
     Disable { name: String },
+    /// Let a disabled user sign in again, with the password they had.
+    Enable { name: String },
 }
 
 /// Manage scanner stations' API keys.
@@ -67,6 +69,10 @@ pub fn run_users(args: UsersArgs) -> anyhow::Result<()> {
             UsersCommand::Disable { name } => {
                 accounts.disable_user(&name).await?;
                 eprintln!("disabled {name}");
+            }
+            UsersCommand::Enable { name } => {
+                accounts.enable_user(&name).await?;
+                eprintln!("enabled {name}");
             }
         }
         Ok(())

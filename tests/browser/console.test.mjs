@@ -501,6 +501,18 @@ test("an admin manages officers and station keys; an officer changes her passwor
   assert.equal(await admin.locator('#admin-users tr[data-user="root"] button').count(), 0, "admins do not disable themselves");
   const latest = await admin.locator("#admin-log tr").first().innerText();
   assert.match(latest, /root\s+user disabled\s+dora/);
+  // Disabled by mistake: back, and with a password the admin sets.
+  await dora.getByRole("button", { name: "Enable" }).click();
+  await until("dora enabled", async () => /active/.test(await dora.innerText()));
+  await until("dora offered", async () => (await admin.locator('#reset-name option[value="dora"]').count()) === 1);
+  await admin.selectOption("#reset-name", "dora");
+  await admin.fill("#reset-password", "set by root for dora");
+  await admin.click("#reset-form button[type=submit]");
+  await until("the reset", async () => /dora's password is set/.test(await admin.locator("#admin-result").innerText()));
+  const afterReset = await fetch(`${base}/api/v1/session`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name: "dora", password: "set by root for dora" }),
+  });
+  assert.equal(afterReset.status, 200);
 
   await admin.click("#reanalyse-form button[type=submit]");
   await until("the answer", async () => /No scan failed since/.test(await admin.locator("#admin-result").innerText()));
