@@ -866,11 +866,13 @@ async fn officers_change_their_password_and_admins_reset_it() {
             .output()
             .unwrap();
         assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
     };
     users(&["set-password", "quinn"]);
     assert_eq!(sign_in("set on the command line").await.0, StatusCode::OK);
     users(&["disable", "quinn"]);
     assert_eq!(sign_in("set on the command line").await.0, StatusCode::UNAUTHORIZED);
+    assert!(users(&["list"]).lines().any(|line| line == "quinn\tofficer\tdisabled"));
     users(&["enable", "quinn"]);
     assert_eq!(sign_in("set on the command line").await.0, StatusCode::OK);
 }

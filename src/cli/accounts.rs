@@ -24,6 +24,8 @@ enum UsersCommand {
         #[arg(long, value_parser = clap::builder::ValueParser::new(|text: &str| text.parse::<Role>()))]
         role: Role,
     },
+    /// List the users: name, role, active or disabled.
+    List,
     /// Set a user's password (from SCANTRIAGE_PASSWORD or stdin) and end their sessions.
     SetPassword { name: String },
     /// Disable a user and end their sessions.
@@ -61,6 +63,11 @@ pub fn run_users(args: UsersArgs) -> anyhow::Result<()> {
             UsersCommand::Add { name, role } => {
                 accounts.add_user(&name, role, &given_password()?).await?;
                 eprintln!("added {name} ({})", role.as_str());
+            }
+            UsersCommand::List => {
+                for user in accounts.users().await? {
+                    println!("{}\t{}\t{}", user.name, user.role.as_str(), if user.active { "active" } else { "disabled" });
+                }
             }
             UsersCommand::SetPassword { name } => {
                 accounts.reset_password(&name, &given_password()?).await?;
