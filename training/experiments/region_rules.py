@@ -14,6 +14,7 @@ the honest scans of val and calib alarm.
                     against the rest), objects localised (false walls apart: the wall check
                     finds those), scans without concealment alarmed
     hosts SPLIT...  the shipped rule's objects localised, by kind and by the goods they hide in
+    margins SPLIT.. the shipped rule without the cells at the interiors' floor or ends
 
 PYTHONPATH=. training/.venv/bin/python training/experiments/region_rules.py maps val calib val_big
 """
@@ -217,6 +218,36 @@ def hosts(splits: list[str]) -> None:
         print(f"{key[0]:24s} {key[1]:22s} {found[key]:3d} of {total[key]}")
 
 
+def without_margins(scan: dict, split: str, bottom: int, ends: int) -> dict:
+    """The scan with its cells within `bottom` px of the interiors' floor or `ends` px of their
+    ends set to 0."""
+    truth = read_json(DATA / split / scan["name"] / "truth.json")
+    keep = np.zeros(scan["top"].shape, dtype=bool)
+    for container in truth["containers"]:
+        b = container["interior"]
+        keep[b["y0"] // CELL : -(-(b["y1"] - bottom) // CELL), (b["x0"] + ends) // CELL : -(-(b["x1"] - ends) // CELL)] = True
+    return dict(scan, top=np.where(keep, scan["top"], 0.0))
+
+
+def margins(splits: list[str]) -> None:
+    """The shipped rule without the cells at the floor or the ends, where honest loads have
+    their structure (floor cross members, corner posts, doors)."""
+    calib = [(split, s) for split in CALIBRATION for s in load(split) if s["scenario"] == "honest"]
+    sets = {split: load(split) for split in splits}
+    rule = RULES[0]
+    for bottom, ends in [(0, 0), (8, 0), (16, 0), (32, 0), (0, 16), (0, 32), (16, 16)]:
+        honest = [max((r[0] for r in regions(without_margins(s, split, bottom, ends), rule)), default=0.0) for split, s in calib]
+        threshold = float(np.quantile(honest, 1 - FALSE_ALARM_RATE))
+        line = [f"floor {bottom:2d} px, ends {ends:2d} px: T={threshold:.4f}"]
+        for split, scans in sets.items():
+            masked = [without_margins(s, split, bottom, ends) for s in scans]
+            cands = [regions(m, rule) for m in masked]
+            e = evaluate(masked, cands, threshold)
+            alone = evaluate(masked, cands, threshold, wall_check=False)["auroc"]
+            line.append(f"{split}: auc alone {alone:.3f} loc {e['found']}/{e['objects']} fa {e['alarms']}/{e['clean']}")
+        print(" | ".join(line), flush=True)
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
     if command == "maps":
@@ -224,5 +255,7 @@ if __name__ == "__main__":
             cache_split(split)
     elif command == "hosts":
         hosts(args)
+    elif command == "margins":
+        margins(args)
     else:
         rules(args)
