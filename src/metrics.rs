@@ -36,6 +36,21 @@ struct StateLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PasswordLabels {
+    outcome: &'static str,
+}
+
+/// What became of a password given at sign-in or to change one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordOutcome {
+    Accepted,
+    /// Wrong name or password.
+    Refused,
+    /// Not checked: too many attempts for the name.
+    Limited,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ModelLabels {
     name: String,
     version: String,
@@ -60,6 +75,7 @@ pub struct Metrics {
     stages: Histograms<StageLabels>,
     routed: Family<LaneLabels, Counter>,
     early_analyses: Counter,
+    passwords: Family<PasswordLabels, Counter>,
     purged_scans: Counter,
     deleted_images: Counter,
     failed_purges: Counter,
@@ -95,6 +111,12 @@ impl Default for Metrics {
             "Analyses that ran while the upload was being made durable (a slot was free)",
             early_analyses.clone(),
         );
+        let passwords = Family::<PasswordLabels, Counter>::default();
+        registry.register(
+            "scantriage_password_attempts",
+            "Passwords given at sign-in or to change one, by outcome: accepted, refused (wrong name or password), limited (too many attempts)",
+            passwords.clone(),
+        );
         let (purged_scans, deleted_images, failed_purges) = (Counter::default(), Counter::default(), Counter::default());
         registry.register("scantriage_images_purged_scans", "Scans whose images and heatmap retention deleted", purged_scans.clone());
         registry.register("scantriage_images_purged_files", "Image files retention deleted", deleted_images.clone());
@@ -113,6 +135,7 @@ impl Default for Metrics {
             stages,
             routed,
             early_analyses,
+            passwords,
             purged_scans,
             deleted_images,
             failed_purges,
@@ -154,6 +177,15 @@ impl Metrics {
 
     pub fn count_early_analysis(&self) {
         self.early_analyses.inc();
+    }
+
+    pub fn count_password(&self, outcome: PasswordOutcome) {
+        let outcome = match outcome {
+            PasswordOutcome::Accepted => "accepted",
+            PasswordOutcome::Refused => "refused",
+            PasswordOutcome::Limited => "limited",
+        };
+        self.passwords.get_or_create(&PasswordLabels { outcome }).inc();
     }
 
     /// A retention run, by hand or on schedule: what it deleted, or that it failed.

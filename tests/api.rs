@@ -377,7 +377,15 @@ async fn guessing_a_password_is_cut_short() {
     assert_eq!(refused_after, Some(10), "the burst is ten attempts");
     assert_eq!(attempt("gus-guessed", support::server::PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS, "not even the right one");
     assert_eq!(attempt("GUS-GUESSED", "not the password").await.status(), StatusCode::TOO_MANY_REQUESTS, "names are counted ignoring case");
-    server.sign_in("gus-other", Role::Officer).await;
+    let other = server.sign_in("gus-other", Role::Officer).await;
+
+    // Counted for alerting; other tests sign in on this server too, hence at least.
+    let metrics = get(server, &other, "/metrics").await.text().await.unwrap();
+    let count = |outcome: &str| -> u64 {
+        let prefix = format!("scantriage_password_attempts_total{{outcome=\"{outcome}\"}} ");
+        metrics.lines().find_map(|line| line.strip_prefix(&prefix)).map_or(0, |n| n.parse().unwrap())
+    };
+    assert!(count("refused") >= 9 && count("limited") >= 3 && count("accepted") >= 2, "{metrics}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::ApiJson;
 use super::rate_limit::RateLimit;
 use crate::accounts::{AccountError, Principal, SESSION_LIFETIME};
+use crate::metrics::PasswordOutcome;
 use crate::queue::to_rfc3339;
 use crate::review::Role;
 
@@ -66,7 +67,9 @@ pub(super) const SIGN_IN_RATE: RateLimit = RateLimit { per_minute: 5, burst: 10 
         (status = 429, description = "too many attempts for this name; `Retry-After` says when to try again", body = ErrorBody)))]
 pub async fn sign_in(State(app): State<AppState>, ApiJson(body): ApiJson<SignIn>) -> Result<Response, ApiError> {
     password_attempt(&app, &body.name)?;
-    let session = app.accounts.login(&body.name, &body.password).await?;
+    let session = app.accounts.login(&body.name, &body.password).await;
+    count_password(&app, &session);
+    let session = session?;
     tracing::info!(user = %session.officer.name, "signed in");
     let cookie = format!(
         "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
@@ -86,6 +89,7 @@ pub async fn sign_in(State(app): State<AppState>, ApiJson(body): ApiJson<SignIn>
 /// next one is allowed.
 fn password_attempt(app: &AppState, name: &str) -> Result<(), ApiError> {
     app.sign_in_limiter().take(&name.to_lowercase()).map_err(|wait| {
+        app.metrics.count_password(PasswordOutcome::Limited);
         tracing::warn!(user = %name, "password refused unchecked: too many attempts for this name");
         let seconds = wait.as_secs().max(1);
         let message = format!("too many password attempts for this name; try again in {seconds} s");
@@ -121,13 +125,26 @@ pub async fn change_password(
         return Err(ApiError::forbidden("stations sign in with keys, not passwords"));
     };
     password_attempt(&app, &officer.name)?;
-    match app.accounts.acting_as(&officer.name).change_password(&officer.name, &body.current_password, &body.new_password, &caller.secret).await {
+    let changed =
+        app.accounts.acting_as(&officer.name).change_password(&officer.name, &body.current_password, &body.new_password, &caller.secret).await;
+    count_password(&app, &changed);
+    match changed {
         // Not 401: the session is fine, and a client would take 401 for its end.
         Err(AccountError::BadLogin) => return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_password", "the current password is wrong")),
         done => done?,
     }
     tracing::info!(user = %officer.name, "password changed; the user's other sessions ended");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A password checked: accepted unless refused as wrong (a weak new password still counts as the
+/// right current one).
+fn count_password<T>(app: &AppState, checked: &Result<T, AccountError>) {
+    match checked {
+        Err(AccountError::BadLogin) => app.metrics.count_password(PasswordOutcome::Refused),
+        Ok(_) | Err(AccountError::WeakPassword) => app.metrics.count_password(PasswordOutcome::Accepted),
+        Err(_) => {}
+    }
 }
 
 /// Who is calling.
