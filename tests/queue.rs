@@ -455,8 +455,9 @@ on_both_backends!(
     statistics_count_recent_days_by_day_and_all_scans_by_state, retention_deletes_the_images_of_settled_scans_only,
 );
 
-/// A database at schema 5 with a scan, then opened by this version: migration 6 takes the
-/// declaration's number out of the stored metadata, so older scans are found by it too.
+/// A database at schema 5 with scans, then opened by this version: migration 6 takes the
+/// declaration's number out of the stored metadata and migration 8 lists the container
+/// numbers, so older scans are found by either.
 async fn declaration_numbers_of_older_scans_are_found(url: &str, schema_5: [&str; 5]) {
     sqlx::any::install_default_drivers();
     let mut connection = sqlx::AnyConnection::connect(url).await.unwrap();
@@ -477,10 +478,24 @@ async fn declaration_numbers_of_older_scans_are_found(url: &str, schema_5: [&str
     .execute(&mut connection)
     .await
     .unwrap();
+    sqlx::query(
+        "INSERT INTO scans (id, station_id, station_scan_id, content_digest, metadata, high_image, containers, \
+         declared_goods, state, received_at, updated_at) VALUES ('twin', 'GATE-9', '2', 'e', '{}', 'h', 'TGHU0000010, CSQU3054383', '', 'queued', 2, 2)",
+    )
+    .execute(&mut connection)
+    .await
+    .unwrap();
     let store = Store::open(url).await.unwrap();
-    let found = store.find_scans("2026/GATE-9/000123", 10).await.unwrap();
-    assert_eq!(found.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["old"]);
-    assert_eq!(store.find_scans("2026/gate-9/000123", 10).await.unwrap().len(), 1, "case ignored");
+    let found = |text: &'static str| {
+        let store = store.clone();
+        async move { store.find_scans(text, 10).await.unwrap().into_iter().map(|e| e.id).collect::<Vec<_>>() }
+    };
+    assert_eq!(found("2026/GATE-9/000123").await, ["old"]);
+    assert_eq!(found("2026/gate-9/000123").await, ["old"], "case ignored");
+    // Migration 8 lists the container numbers of older scans, both of a twin load.
+    assert_eq!(found("1234565").await, ["old"]);
+    assert_eq!(found("tghu 000001").await, ["twin"]);
+    assert_eq!(found("CSQU3054383").await, ["twin"]);
 }
 
 const COMMON_2: &str = include_str!("../src/queue/migrations/common/0002_accounts.sql");

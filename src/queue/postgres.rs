@@ -30,6 +30,7 @@ impl Backend for Postgres {
             (5, include_str!("migrations/common/0005_image_retention.sql")),
             (6, include_str!("migrations/postgres/0006_declaration_number.sql")),
             (7, include_str!("migrations/postgres/0007_account_log.sql")),
+            (8, include_str!("migrations/postgres/0008_scan_containers.sql")),
         ]
     }
 

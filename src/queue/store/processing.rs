@@ -52,6 +52,14 @@ impl Store {
             audit(&mut tx, &scan.id, now, &scan.station_id, "received", None, Some(ScanState::Received), &details)
                 .await
                 .map_err(self.error())?;
+            for number in scan.containers.split(", ").filter(|number| !number.is_empty()) {
+                sqlx::query("INSERT INTO scan_containers (number, scan_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(number)
+                    .bind(&scan.id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(self.error())?;
+            }
             tx.commit().await.map_err(self.error())?;
             return Ok(Inserted::New { id: scan.id.clone() });
         }
