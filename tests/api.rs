@@ -773,6 +773,7 @@ async fn admins_manage_keys_and_users_through_the_api() {
     let listed: Value = get(server, &root, "/api/v1/admin/keys").await.json().await.unwrap();
     let mine = listed["keys"].as_array().unwrap().iter().find(|k| k["key_id"] == created["key_id"]).expect("the key is listed");
     assert!(mine["station_id"] == "GATE-ADMIN" && mine["revoked_at"].is_string() && mine.get("key").is_none(), "{mine}");
+    assert!(mine["last_used_at"].is_string(), "the key was used once: {mine}");
 
     let new_user = json!({ "name": "olga", "role": "officer", "password": "a long enough password" });
     let (status, user) = post(server, &root, "/api/v1/admin/users", new_user.clone()).await;

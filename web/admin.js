@@ -55,6 +55,7 @@ export function installAdmin({ officer }) {
   function keyRow(key) {
     return h("tr", { "data-key": key.key_id },
       h("td", {}, h("code", {}, key.key_id)), h("td", {}, key.station_id), h("td", {}, dateTime(key.created_at)),
+      h("td", {}, key.last_used_at ? dateTime(key.last_used_at) : "never"),
       h("td", {}, key.revoked_at ? `revoked ${dateTime(key.revoked_at)}` : "valid"),
       h("td", {}, !key.revoked_at && button("Revoke", () => change(
         () => api.revokeKey(key.key_id), () => `Key ${key.key_id} of ${key.station_id} is revoked.`,

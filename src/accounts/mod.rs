@@ -77,9 +77,14 @@ pub struct StationKeySummary {
     pub station_id: String,
     /// RFC 3339, UTC.
     pub created_at: String,
+    /// RFC 3339, UTC, to the minute; none before the key's first use.
+    pub last_used_at: Option<String>,
     /// RFC 3339, UTC; none while the key is valid.
     pub revoked_at: Option<String>,
 }
+
+/// How often a key's `last_used_at` is written.
+const KEY_USE_RESOLUTION_MS: i64 = 60_000;
 
 /// One change to the accounts, as the account log keeps it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
@@ -262,7 +267,7 @@ impl Accounts {
     /// Every station key, the valid ones first, each group by station and then newest first.
     pub async fn station_keys(&self) -> Result<Vec<StationKeySummary>, AccountError> {
         let rows = sqlx::query(
-            "SELECT id, station_id, created_at, revoked_at FROM station_keys \
+            "SELECT id, station_id, created_at, last_used_at, revoked_at FROM station_keys \
              ORDER BY revoked_at IS NOT NULL, station_id, created_at DESC, id",
         )
         .fetch_all(self.store.pool())
@@ -270,12 +275,13 @@ impl Accounts {
         .map_err(self.store.error())?;
         rows.iter()
             .map(|row| {
-                let revoked_at: Option<i64> = row.try_get("revoked_at").map_err(self.store.error())?;
+                let time = |column: &str| row.try_get::<Option<i64>, _>(column).map(|at| at.map(to_rfc3339)).map_err(self.store.error());
                 Ok(StationKeySummary {
                     key_id: row.try_get("id").map_err(self.store.error())?,
                     station_id: row.try_get("station_id").map_err(self.store.error())?,
                     created_at: to_rfc3339(row.try_get("created_at").map_err(self.store.error())?),
-                    revoked_at: revoked_at.map(to_rfc3339),
+                    last_used_at: time("last_used_at")?,
+                    revoked_at: time("revoked_at")?,
                 })
             })
             .collect()
@@ -326,7 +332,8 @@ impl Accounts {
         self.store_password(name, password, None, "password_reset").await
     }
 
-    /// Ends the user's sessions but the one of `keep_session`, if given.
+    /// Stores a new password for an active user and ends their sessions, all but the one of
+    /// `keep_session`; logged as `action`.
     async fn store_password(&self, name: &str, password: &str, keep_session: Option<&str>, action: &str) -> Result<(), AccountError> {
         let hash = strong_password_hash(password).await?;
         let mut tx = self.begin().await?;
@@ -394,14 +401,26 @@ impl Accounts {
     pub async fn authenticate(&self, secret: &str) -> Result<(Principal, Option<i64>), AccountError> {
         let hash = secret_hash(secret);
         if secret.starts_with(STATION_KEY_PREFIX) {
-            let row = sqlx::query("SELECT id, station_id FROM station_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+            let row = sqlx::query("SELECT id, station_id, last_used_at FROM station_keys WHERE key_hash = $1 AND revoked_at IS NULL")
                 .bind(hash)
                 .fetch_optional(self.store.pool())
                 .await
                 .map_err(self.store.error())?
                 .ok_or(AccountError::BadCredentials)?;
-            let key_id = row.try_get("id").map_err(self.store.error())?;
+            let key_id: String = row.try_get("id").map_err(self.store.error())?;
             let station_id = row.try_get("station_id").map_err(self.store.error())?;
+            let last_used_at: Option<i64> = row.try_get("last_used_at").map_err(self.store.error())?;
+            // Once a minute at most: a station uploading all day writes this 1 440 times, not
+            // once per request.
+            let now = now_ms();
+            if last_used_at.is_none_or(|at| now - at >= KEY_USE_RESOLUTION_MS) {
+                sqlx::query("UPDATE station_keys SET last_used_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(&key_id)
+                    .execute(self.store.pool())
+                    .await
+                    .map_err(self.store.error())?;
+            }
             return Ok((Principal::Station { station_id, key_id }, None));
         }
         let row = sqlx::query(
@@ -499,5 +518,9 @@ mod tests {
         assert_eq!(order, [(other.as_str(), false), (kept.as_str(), false), (old.as_str(), true)]);
         assert!(!serde_json::to_string(&listed).unwrap().contains(&key));
         assert!(chrono::DateTime::parse_from_rfc3339(&listed[0].created_at).is_ok());
+        assert_eq!(listed[1].last_used_at, None, "not used yet");
+        accounts.authenticate(&key).await.unwrap();
+        let used = accounts.station_keys().await.unwrap().into_iter().find(|k| k.key_id == kept).unwrap();
+        assert!(used.last_used_at.as_deref().is_some_and(|at| chrono::DateTime::parse_from_rfc3339(at).is_ok()), "{used:?}");
     }
 }

@@ -50,7 +50,7 @@ enum KeysCommand {
         #[arg(long)]
         station: String,
     },
-    /// List the keys (id, station, created, revoked); the keys themselves are not stored.
+    /// List the keys (id, station, created, last used, revoked); the keys themselves are not stored.
     List,
     /// Revoke a key by its id.
     Revoke { key_id: String },
@@ -108,7 +108,8 @@ pub fn run_keys(args: KeysArgs) -> anyhow::Result<()> {
             KeysCommand::List => {
                 for key in accounts.station_keys().await? {
                     let state = key.revoked_at.map_or("valid".to_owned(), |at| format!("revoked {at}"));
-                    println!("{}\t{}\tcreated {}\t{state}", key.key_id, key.station_id, key.created_at);
+                    let used = key.last_used_at.map_or("never used".to_owned(), |at| format!("last used {at}"));
+                    println!("{}\t{}\tcreated {}\t{used}\t{state}", key.key_id, key.station_id, key.created_at);
                 }
             }
             KeysCommand::Revoke { key_id } => {

@@ -31,6 +31,7 @@ impl Backend for Postgres {
             (6, include_str!("migrations/postgres/0006_declaration_number.sql")),
             (7, include_str!("migrations/postgres/0007_account_log.sql")),
             (8, include_str!("migrations/postgres/0008_scan_containers.sql")),
+            (9, include_str!("migrations/common/0009_key_last_used.sql")),
         ]
     }
 

@@ -50,6 +50,7 @@ impl Backend for Sqlite {
             (6, include_str!("migrations/sqlite/0006_declaration_number.sql")),
             (7, include_str!("migrations/sqlite/0007_account_log.sql")),
             (8, include_str!("migrations/sqlite/0008_scan_containers.sql")),
+            (9, include_str!("migrations/common/0009_key_last_used.sql")),
         ]
     }
 

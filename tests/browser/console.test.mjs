@@ -462,7 +462,7 @@ test("an admin manages officers and station keys; an officer changes her passwor
   const refused = await fetch(`${base}/api/v1/session`, { headers: { Authorization: `Bearer ${key}` } });
   assert.equal(refused.status, 401);
   const listed = run(["keys", "list"], { SCANTRIAGE_DATA_DIR: path.join(work, "data") });
-  assert.match(listed, /GATE-CONSOLE\tcreated \S+\trevoked /);
+  assert.match(listed, /GATE-CONSOLE\tcreated \S+\tlast used \S+\trevoked /);
 
   await admin.fill("#user-name", "dora");
   await admin.selectOption("#user-role", "supervisor");
