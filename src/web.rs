@@ -31,6 +31,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("/assets/stats.js", JS, include_bytes!("../web/stats.js")),
     ("/assets/admin.js", JS, include_bytes!("../web/admin.js")),
     ("/assets/password.js", JS, include_bytes!("../web/password.js")),
+    ("/assets/idle.js", JS, include_bytes!("../web/idle.js")),
 ];
 
 /// The goods taxonomy as the console reads it: category names for people, and the HS prefixes

@@ -12,6 +12,7 @@ import { installShortcuts } from "./keys.js";
 import { installStats } from "./stats.js";
 import { installAdmin } from "./admin.js";
 import { installPassword } from "./password.js";
+import { IDLE_MINUTES, watchIdle } from "./idle.js";
 
 // The session cookie is HttpOnly: this remembers only whether to ask the server for a session
 // on load, so that a first visit goes straight to the sign-in form instead of a refused request.
@@ -72,6 +73,14 @@ function showSignIn(message) {
   // After an expired session the name is still there: only the password is missing.
   ($("signin-name").value ? $("signin-password") : $("signin-name")).focus();
 }
+
+const idle = watchIdle({
+  signedIn: () => officer !== null,
+  signOut: async () => {
+    await api.signOut().catch(() => {});
+    showSignIn(`You were signed out after ${IDLE_MINUTES} minutes without activity.`);
+  },
+});
 
 api.onSessionExpired(() => {
   if (officer) showSignIn("Your session has expired. Sign in again to go on.");
@@ -167,6 +176,7 @@ const refreshSoon = debounce(() => queue.refresh(), 300);
 
 function enter(session) {
   officer = { name: session.name, role: session.role };
+  idle.reset();
   localStorage.setItem(SIGNED_IN, "1");
   $("signin").hidden = true;
   $("console").hidden = false;

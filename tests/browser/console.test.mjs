@@ -527,6 +527,25 @@ test("an admin manages officers and station keys; an officer changes her passwor
   await officerPage.context().close();
 });
 
+test("a console left alone signs its officer out", { timeout: 60_000 }, async () => {
+  const context = await browser.newContext({ viewport: LAPTOP });
+  await context.clock.install();
+  const left = await context.newPage();
+  await left.goto(base);
+  await signInPage(left, "ben");
+  await until("ben's console", async () => /^ben/.test(await left.locator("#who").innerText()));
+  await left.clock.fastForward("25:00");
+  await left.mouse.move(200, 200);
+  await left.clock.fastForward("25:00");
+  assert.equal(await left.locator("#console").isVisible(), true, "input restarts the count");
+  await left.clock.fastForward("06:00");
+  await until("the sign-in form", async () => left.locator("#signin").isVisible());
+  assert.match(await left.locator("#signin-message").innerText(), /signed out after 30 minutes without activity/);
+  const status = await left.evaluate(async () => (await fetch("/api/v1/session")).status);
+  assert.equal(status, 401, "the session ended on the server too");
+  await context.close();
+});
+
 async function signInPage(target, name) {
   await target.fill("#signin-name", name);
   await target.fill("#signin-password", PASSWORD);
