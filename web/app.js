@@ -57,6 +57,8 @@ function report(error, context) {
 
 function showSignIn(message) {
   officer = null;
+  // An open dialog is modal: it would hide the form.
+  for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
   live?.stop();
   live = null;
   localStorage.removeItem(SIGNED_IN);

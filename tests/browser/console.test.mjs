@@ -538,9 +538,11 @@ test("a console left alone signs its officer out", { timeout: 60_000 }, async ()
   await left.mouse.move(200, 200);
   await left.clock.fastForward("25:00");
   assert.equal(await left.locator("#console").isVisible(), true, "input restarts the count");
-  await left.clock.fastForward("06:00");
+  await left.locator("#password-open").click();
+  await left.clock.fastForward("31:00");
   await until("the sign-in form", async () => left.locator("#signin").isVisible());
   assert.match(await left.locator("#signin-message").innerText(), /signed out after 30 minutes without activity/);
+  assert.equal(await left.locator("#password").isVisible(), false, "no dialog left over the form");
   const status = await left.evaluate(async () => (await fetch("/api/v1/session")).status);
   assert.equal(status, 401, "the session ended on the server too");
   await context.close();
