@@ -51,11 +51,12 @@ def noise_scale(a: torch.Tensor) -> torch.Tensor:
     return (d / level).flatten(1).median(dim=1).values.view(-1, 1, 1) / 0.954
 
 
-def shape_masks(batch: int, gen: torch.Generator) -> torch.Tensor:
-    """[batch, MAX_DEFECTS, 64, 64] masks of boxes (70 % axis-aligned), ellipses and bars."""
-    n, size = batch * MAX_DEFECTS, pp.TILE_SIZE
+def shape_masks(batch: int, gen: torch.Generator, size: int = pp.TILE_SIZE,
+                half_sizes: tuple[float, float] = HALF_SIZE_RANGE, per_tile: int = MAX_DEFECTS) -> torch.Tensor:
+    """[batch, per_tile, size, size] masks of boxes (70 % axis-aligned), ellipses and bars."""
+    n = batch * per_tile
     centre = torch.empty(n, 2).uniform_(-8.0, size + 8.0, generator=gen)
-    half = log_uniform((n, 2), *HALF_SIZE_RANGE, gen)
+    half = log_uniform((n, 2), *half_sizes, gen)
     kind = torch.randint(0, 3, (n,), generator=gen)  # 0 box, 1 ellipse, 2 bar
     bar = kind == 2
     half[bar, 0] = log_uniform((int(bar.sum()),), 5.0, 30.0, gen)
@@ -69,7 +70,7 @@ def shape_masks(batch: int, gen: torch.Generator) -> torch.Tensor:
     u = (dx * cos + dy * sin) / half[:, 0, None, None]
     v = (-dx * sin + dy * cos) / half[:, 1, None, None]
     inside = torch.where((kind == 1)[:, None, None], u**2 + v**2 <= 1.0, (u.abs() <= 1.0) & (v.abs() <= 1.0))
-    return inside.float().view(batch, MAX_DEFECTS, size, size)
+    return inside.float().view(batch, per_tile, size, size)
 
 
 def blur(x: torch.Tensor) -> torch.Tensor:
@@ -79,22 +80,24 @@ def blur(x: torch.Tensor) -> torch.Tensor:
     return F.conv2d(x[:, None], kernel, padding=1)[:, 0]
 
 
-def add_defects(tiles: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def add_defects(tiles: torch.Tensor, gen: torch.Generator, half_sizes: tuple[float, float] = HALF_SIZE_RANGE,
+                max_defects: int = MAX_DEFECTS) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Honest tiles [b, 2, 64, 64] -> (tiles with defects, cell targets [b, 1, 16, 16],
-    cell weights [b, 1, 16, 16]). About DEFECT_SHARE of the tiles get 1..MAX_DEFECTS defects."""
+    cell weights [b, 1, 16, 16]). About DEFECT_SHARE of the tiles get 1..max_defects defects.
+    Square crops of any size work alike (the maps are then size / MAP_CELL wide)."""
     b = tiles.shape[0]
     dual = tiles[:, 1].flatten(1).abs().amax(dim=1) > 0
     a_high = tiles[:, 0] * pp.ATTENUATION_SCALE
     a_low = pp.DUAL_ENERGY_RATIO * a_high + pp.DIFFERENCE_SCALE * tiles[:, 1]
 
-    count = torch.randint(1, MAX_DEFECTS + 1, (b,), generator=gen)
+    count = torch.randint(1, max_defects + 1, (b,), generator=gen)
     count = torch.where(torch.rand(b, generator=gen) < DEFECT_SHARE, count, torch.zeros_like(count))
-    used = torch.arange(MAX_DEFECTS)[None, :] < count[:, None]
+    used = torch.arange(max_defects)[None, :] < count[:, None]
     # Only inside goods: an object standing in air is what honest loads are made of.
     in_goods = (a_high > GOODS_ATTENUATION).float()[:, None]
-    masks = shape_masks(b, gen) * used[:, :, None, None] * in_goods
-    delta = log_uniform((b, MAX_DEFECTS), *DELTA_RANGE, gen)
-    ratio = torch.empty(b, MAX_DEFECTS).uniform_(*RATIO_RANGE, generator=gen)
+    masks = shape_masks(b, gen, tiles.shape[-1], half_sizes, max_defects) * used[:, :, None, None] * in_goods
+    delta = log_uniform((b, max_defects), *DELTA_RANGE, gen)
+    ratio = torch.empty(b, max_defects).uniform_(*RATIO_RANGE, generator=gen)
     add_high = blur((masks * delta[:, :, None, None]).sum(dim=1))
     add_low = blur((masks * (delta * ratio)[:, :, None, None]).sum(dim=1))
 

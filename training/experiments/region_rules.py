@@ -89,9 +89,9 @@ def cache_split(split: str) -> None:
     print(split, "cached", flush=True)
 
 
-def load(split: str) -> list[dict]:
+def load(split: str, cache: Path = CACHE) -> list[dict]:
     scans = []
-    for f in sorted((CACHE / split).glob("*.npz")):
+    for f in sorted((cache / split).glob("*.npz")):
         z = np.load(f)
         scans.append({"name": f.stem, "top": z["top"].astype(np.float32), "mean": z["mean"].astype(np.float32),
                       "best_tile": float(z["best_tile"]), "scenario": str(z["scenario"]),
