@@ -40,8 +40,9 @@ from training.synthetic import add_defects
 from training.train_anomaly import augment
 
 SEED = 4321
-CROP = 192
-BATCH = 16
+# CONTEXT_CROP=64 CONTEXT_BATCH=128: 1.2.1's tiles and batches, to check the pipeline itself.
+CROP = int(os.environ.get("CONTEXT_CROP", "192"))
+BATCH = int(os.environ.get("CONTEXT_BATCH", "16"))
 LEARNING_RATE = 3e-3
 # Half sizes of the defects, px: 1.2.4's (1.5, 40) grown to a crop's size; CONTEXT_HALF_MAX sets the top.
 HALF_SIZES = (1.5, float(os.environ.get("CONTEXT_HALF_MAX", "120")))
@@ -189,11 +190,29 @@ def interior_map(net: ContextSegmenter, chans: np.ndarray) -> np.ndarray:
     return cells[: -(-h // MAP_CELL), : -(-w // MAP_CELL)]
 
 
+def shipped_over_interiors():
+    """CONTEXT_RUN=shipped: the committed anomaly.onnx (1.2.4, fully convolutional) over whole
+    interiors instead of tiles, as logits, to tell tiles from whole-interior inference."""
+    import onnx
+    import onnxruntime as ort
+    from training.common import MODELS
+
+    model = onnx.load(str(MODELS / "anomaly.onnx"))
+    for value in [*model.graph.input, *model.graph.output]:
+        dims = value.type.tensor_type.shape.dim
+        if len(dims) == 4:
+            dims[2].dim_param, dims[3].dim_param = "height", "width"
+    del model.graph.value_info[:]
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return lambda x: torch.logit(torch.from_numpy(session.run(["anomaly_map"], {"tiles": x.numpy()})[0]), eps=1e-7)
+
+
 def cache_maps(split: str) -> None:
     torch.set_num_threads(int(os.environ.get("CONTEXT_THREADS", "2")))
-    net = ContextSegmenter()
-    net.load_state_dict(torch.load(OUT / "net.pt"))
-    net.eval()
+    net = shipped_over_interiors() if os.environ.get("CONTEXT_RUN") == "shipped" else ContextSegmenter()
+    if isinstance(net, ContextSegmenter):
+        net.load_state_dict(torch.load(OUT / "net.pt"))
+        net.eval()
     out = OUT / MAPS / split
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
