@@ -46,19 +46,25 @@ def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return x
 
 
+def defect_step(net, opt, sched, honest: torch.Tensor, gen, **defects) -> float:
+    """One optimiser step on honest crops with synthetic defects (`defects`: add_defects'
+    options); returns the loss."""
+    defective, target, weight = add_defects(augment(honest, gen), gen, **defects)
+    loss = F.binary_cross_entropy_with_logits(net(defective), target, reduction="none")
+    loss = (loss * weight).sum() / weight.sum().clamp(min=1.0)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    sched.step()
+    return loss.item()
+
+
 def train_epoch(net, opt, sched, tiles: np.ndarray, order: np.ndarray, gen) -> float:
     net.train()
     total = 0.0
     for start in range(0, len(order), BATCH):
         batch = torch.from_numpy(tiles[np.sort(order[start : start + BATCH])])
-        defective, target, weight = add_defects(augment(batch, gen), gen)
-        loss = F.binary_cross_entropy_with_logits(net(defective), target, reduction="none")
-        loss = (loss * weight).sum() / weight.sum().clamp(min=1.0)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        total += loss.item() * len(batch)
+        total += defect_step(net, opt, sched, batch, gen) * len(batch)
     return total / len(order)
 
 

@@ -27,17 +27,18 @@ import time
 from pathlib import Path
 
 import numpy as np
+import onnx
+import onnxruntime as ort
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from training import preprocess as pp
-from training.common import DATA, read_json
+from training.common import DATA, MODELS, read_json
 from training.dataset import read_png16
 from training.experiments import region_rules as rr
 from training.models import MAP_CELL, conv_bn
-from training.synthetic import add_defects
-from training.train_anomaly import augment
+from training.train_anomaly import defect_step
 
 SEED = 4321
 # CONTEXT_CROP=64 CONTEXT_BATCH=128: 1.2.1's tiles and batches, to check the pipeline itself.
@@ -147,14 +148,8 @@ def train(steps: int) -> None:
         if hard:
             picks = rng.choice(len(hard), int(HARD_SHARE * BATCH))
             positions[: len(picks)] = [hard[i] for i in picks]
-        defective, target, weight = add_defects(augment(cut(interiors, positions), gen), gen, HALF_SIZES, MAX_DEFECTS)
-        loss = F.binary_cross_entropy_with_logits(net(defective), target, reduction="none")
-        loss = (loss * weight).sum() / weight.sum().clamp(min=1.0)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        running += loss.item()
+        running += defect_step(net, opt, sched, cut(interiors, positions), gen,
+                               half_sizes=HALF_SIZES, max_defects=MAX_DEFECTS)
         if (step + 1) % 200 == 0:
             print(f"step {step + 1}/{steps} loss {running / 200:.5f} ({time.time() - t0:.0f} s)", flush=True)
             running = 0.0
@@ -193,10 +188,6 @@ def interior_map(net: ContextSegmenter, chans: np.ndarray) -> np.ndarray:
 def shipped_over_interiors():
     """CONTEXT_RUN=shipped: the committed anomaly.onnx (1.2.4, fully convolutional) over whole
     interiors instead of tiles, as logits, to tell tiles from whole-interior inference."""
-    import onnx
-    import onnxruntime as ort
-    from training.common import MODELS
-
     model = onnx.load(str(MODELS / "anomaly.onnx"))
     for value in [*model.graph.input, *model.graph.output]:
         dims = value.type.tensor_type.shape.dim
