@@ -51,10 +51,12 @@ def noise_scale(a: torch.Tensor) -> torch.Tensor:
     return (d / level).flatten(1).median(dim=1).values.view(-1, 1, 1) / 0.954
 
 
-def shape_masks(batch: int, gen: torch.Generator, size: int = pp.TILE_SIZE,
-                half_sizes: tuple[float, float] = HALF_SIZE_RANGE, per_tile: int = MAX_DEFECTS) -> torch.Tensor:
-    """[batch, per_tile, size, size] masks of boxes (70 % axis-aligned), ellipses and bars."""
-    n = batch * per_tile
+def shape_masks(used: torch.Tensor, gen: torch.Generator, size: int = pp.TILE_SIZE,
+                half_sizes: tuple[float, float] = HALF_SIZE_RANGE) -> torch.Tensor:
+    """Masks [used.sum(), size, size] of boxes (70 % axis-aligned), ellipses and bars, one per
+    True of `used` [batch, per_tile], in its order. Shapes are drawn for every slot, so the
+    random numbers do not depend on how many are used; only the used ones are rasterised."""
+    n = used.numel()
     centre = torch.empty(n, 2).uniform_(-8.0, size + 8.0, generator=gen)
     half = log_uniform((n, 2), *half_sizes, gen)
     kind = torch.randint(0, 3, (n,), generator=gen)  # 0 box, 1 ellipse, 2 bar
@@ -64,13 +66,15 @@ def shape_masks(batch: int, gen: torch.Generator, size: int = pp.TILE_SIZE,
     angle = torch.empty(n).uniform_(0.0, math.pi, generator=gen)
     upright = (kind == 0) & (torch.rand(n, generator=gen) < 0.7)
     angle = torch.where(upright, torch.zeros_like(angle), angle)
+    keep = used.flatten()
+    centre, half, kind, angle = centre[keep], half[keep], kind[keep], angle[keep]
     ys, xs = torch.meshgrid(torch.arange(size) + 0.5, torch.arange(size) + 0.5, indexing="ij")
     dx, dy = xs - centre[:, 0, None, None], ys - centre[:, 1, None, None]
     cos, sin = torch.cos(angle)[:, None, None], torch.sin(angle)[:, None, None]
     u = (dx * cos + dy * sin) / half[:, 0, None, None]
     v = (-dx * sin + dy * cos) / half[:, 1, None, None]
     inside = torch.where((kind == 1)[:, None, None], u**2 + v**2 <= 1.0, (u.abs() <= 1.0) & (v.abs() <= 1.0))
-    return inside.float().view(batch, per_tile, size, size)
+    return inside.float()
 
 
 def blur(x: torch.Tensor) -> torch.Tensor:
@@ -93,13 +97,15 @@ def add_defects(tiles: torch.Tensor, gen: torch.Generator, half_sizes: tuple[flo
     count = torch.randint(1, max_defects + 1, (b,), generator=gen)
     count = torch.where(torch.rand(b, generator=gen) < DEFECT_SHARE, count, torch.zeros_like(count))
     used = torch.arange(max_defects)[None, :] < count[:, None]
+    owner = used.nonzero()[:, 0]  # the tile of each used defect
     # Only inside goods: an object standing in air is what honest loads are made of.
-    in_goods = (a_high > GOODS_ATTENUATION).float()[:, None]
-    masks = shape_masks(b, gen, tiles.shape[-1], half_sizes, max_defects) * used[:, :, None, None] * in_goods
-    delta = log_uniform((b, max_defects), *DELTA_RANGE, gen)
-    ratio = torch.empty(b, max_defects).uniform_(*RATIO_RANGE, generator=gen)
-    add_high = blur((masks * delta[:, :, None, None]).sum(dim=1))
-    add_low = blur((masks * (delta * ratio)[:, :, None, None]).sum(dim=1))
+    in_goods = (a_high > GOODS_ATTENUATION).float()
+    masks = shape_masks(used, gen, tiles.shape[-1], half_sizes) * in_goods[owner]
+    delta = log_uniform((b, max_defects), *DELTA_RANGE, gen)[used]
+    ratio = torch.empty(b, max_defects).uniform_(*RATIO_RANGE, generator=gen)[used]
+    per_tile = lambda per_defect: torch.zeros_like(a_high).index_add_(0, owner, per_defect)
+    add_high = blur(per_tile(masks * delta[:, None, None]))
+    add_low = blur(per_tile(masks * (delta * ratio)[:, None, None]))
 
     def thicker(a: torch.Tensor, add: torch.Tensor) -> torch.Tensor:
         k = noise_scale(a)
@@ -118,6 +124,6 @@ def add_defects(tiles: torch.Tensor, gen: torch.Generator, half_sizes: tuple[flo
     visible = ((add_high > torch.clamp(0.5 * sigma, min=0.04)) & (a_high + add_high < A_MAX - 0.5)).float()
     cover = F.avg_pool2d(visible[:, None], MAP_CELL)
     target = (cover >= CELL_COVER).float()
-    hidden = (masks.amax(dim=1).flatten(1).mean(dim=1) >= HIDDEN_COVER)
+    hidden = (per_tile(masks) > 0).flatten(1).float().mean(dim=1) >= HIDDEN_COVER
     weight = torch.where(hidden[:, None, None, None], torch.zeros_like(target), torch.ones_like(target))
     return out, target, weight
