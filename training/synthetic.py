@@ -52,10 +52,12 @@ def noise_scale(a: torch.Tensor) -> torch.Tensor:
 
 
 def shape_masks(used: torch.Tensor, gen: torch.Generator, size: int = pp.TILE_SIZE,
-                half_sizes: tuple[float, float] = HALF_SIZE_RANGE) -> torch.Tensor:
-    """Masks [used.sum(), size, size] of boxes (70 % axis-aligned), ellipses and bars, one per
-    True of `used` [batch, per_tile], in its order. Shapes are drawn for every slot, so the
-    random numbers do not depend on how many are used; only the used ones are rasterised."""
+                half_sizes: tuple[float, float] = HALF_SIZE_RANGE) -> tuple[torch.Tensor, torch.Tensor]:
+    """Boxes (70 % axis-aligned), ellipses and bars, one per True of `used` [batch, per_tile], in
+    its order: masks [n, w, w] and where their pixels lie, as flat indices into the batch of
+    tiles [batch, size, size]. Each mask covers a w x w window that holds the shape, w the
+    largest shape's bounding box. Shapes are drawn for every slot, so the random numbers do not
+    depend on how many are used; only the used ones are rasterised, and only in the window."""
     n = used.numel()
     centre = torch.empty(n, 2).uniform_(-8.0, size + 8.0, generator=gen)
     half = log_uniform((n, 2), *half_sizes, gen)
@@ -68,13 +70,22 @@ def shape_masks(used: torch.Tensor, gen: torch.Generator, size: int = pp.TILE_SI
     angle = torch.where(upright, torch.zeros_like(angle), angle)
     keep = used.flatten()
     centre, half, kind, angle = centre[keep], half[keep], kind[keep], angle[keep]
-    ys, xs = torch.meshgrid(torch.arange(size) + 0.5, torch.arange(size) + 0.5, indexing="ij")
-    dx, dy = xs - centre[:, 0, None, None], ys - centre[:, 1, None, None]
-    cos, sin = torch.cos(angle)[:, None, None], torch.sin(angle)[:, None, None]
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    # Half extents of the rotated box, which holds the ellipse too; one pixel more for rounding.
+    reach = torch.stack([(half[:, 0] * cos).abs() + (half[:, 1] * sin).abs(),
+                         (half[:, 0] * sin).abs() + (half[:, 1] * cos).abs()], dim=1) + 1.0
+    window = min(size, int(torch.ceil(2.0 * reach).max()) + 1) if len(reach) else 1
+    origin = torch.floor(centre - reach).long().clamp(0, size - window)  # (x, y)
+    steps = torch.arange(window)
+    xs, ys = origin[:, 0, None] + steps, origin[:, 1, None] + steps  # [n, window]
+    dx = (xs + 0.5 - centre[:, 0, None])[:, None, :]
+    dy = (ys + 0.5 - centre[:, 1, None])[:, :, None]
+    cos, sin = cos[:, None, None], sin[:, None, None]
     u = (dx * cos + dy * sin) / half[:, 0, None, None]
     v = (-dx * sin + dy * cos) / half[:, 1, None, None]
     inside = torch.where((kind == 1)[:, None, None], u**2 + v**2 <= 1.0, (u.abs() <= 1.0) & (v.abs() <= 1.0))
-    return inside.float()
+    tile = keep.nonzero()[:, 0] // used.shape[1]
+    return inside.float(), (tile[:, None, None] * size + ys[:, :, None]) * size + xs[:, None, :]
 
 
 def blur(x: torch.Tensor) -> torch.Tensor:
@@ -97,13 +108,13 @@ def add_defects(tiles: torch.Tensor, gen: torch.Generator, half_sizes: tuple[flo
     count = torch.randint(1, max_defects + 1, (b,), generator=gen)
     count = torch.where(torch.rand(b, generator=gen) < DEFECT_SHARE, count, torch.zeros_like(count))
     used = torch.arange(max_defects)[None, :] < count[:, None]
-    owner = used.nonzero()[:, 0]  # the tile of each used defect
-    # Only inside goods: an object standing in air is what honest loads are made of.
-    in_goods = (a_high > GOODS_ATTENUATION).float()
-    masks = shape_masks(used, gen, tiles.shape[-1], half_sizes) * in_goods[owner]
+    masks, where = shape_masks(used, gen, tiles.shape[-1], half_sizes)
     delta = log_uniform((b, max_defects), *DELTA_RANGE, gen)[used]
     ratio = torch.empty(b, max_defects).uniform_(*RATIO_RANGE, generator=gen)[used]
-    per_tile = lambda per_defect: torch.zeros_like(a_high).index_add_(0, owner, per_defect)
+    # Only inside goods: an object standing in air is what honest loads are made of.
+    masks = masks * (a_high > GOODS_ATTENUATION).float().flatten()[where]
+    where = where.flatten()
+    per_tile = lambda per_defect: torch.zeros(a_high.numel()).index_add_(0, where, per_defect.flatten()).view_as(a_high)
     add_high = blur(per_tile(masks * delta[:, None, None]))
     add_low = blur(per_tile(masks * (delta * ratio)[:, None, None]))
 
