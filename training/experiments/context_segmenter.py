@@ -18,6 +18,7 @@ without concealment more (4 of 60, 3 of 115).
                     names the run, the other CONTEXT_* variables below set its variant
     maps SPLIT...   cache each scan's map in region_rules.py's format
     rules SPLIT...  threshold from val + calib, then the shipped rule on each split
+    probe           the trained network on fresh synthetic defects (eval and train mode)
 
 PYTHONPATH=. training/.venv/bin/python training/experiments/context_segmenter.py train 6000
 """
@@ -34,11 +35,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from training import preprocess as pp
+from training import train_anomaly as ta
 from training.common import DATA, MODELS, read_json
 from training.dataset import read_png16
 from training.experiments import region_rules as rr
-from training.models import MAP_CELL, conv_bn
-from training.train_anomaly import defect_step
+from training.models import MAP_CELL, DefectSegmenter, conv_bn
+from training.synthetic import add_defects
 
 SEED = 4321
 # CONTEXT_CROP=64 CONTEXT_BATCH=128: 1.2.1's tiles and batches, to check the pipeline itself.
@@ -50,14 +52,27 @@ HALF_SIZES = (1.5, float(os.environ.get("CONTEXT_HALF_MAX", "120")))
 # Up to this many defects in a crop that gets any (CONTEXT_MAX_DEFECTS): 3, as for a tile, left
 # 9 times fewer per area than 1.2.4 saw (training/experiments/README.md).
 MAX_DEFECTS = int(os.environ.get("CONTEXT_MAX_DEFECTS", "16"))
-# CONTEXT_MINE=1: hard negatives as in train_anomaly.py, by crop: from MINE_FROM of the steps
-# on, every MINE_EVERY steps, the HARD_POOL of MINE_SAMPLE random honest crops with the highest
-# peak cell; HARD_SHARE of each batch is drawn from them.
+# CONTEXT_MINE=1: hard negatives as in train_anomaly.py, by crop. An epoch is as many pixels
+# as its TILES_PER_EPOCH tiles; from its epoch MINE_FROM on, at the start of each epoch, the
+# HARD_POOL of MINE_SAMPLE tiles' worth of random honest crops with the highest peak cell;
+# HARD_SHARE of each batch is drawn from them. (Before 1.2.x's own network was run here, the
+# `dense_mined` run mined 80 of 1 600 crops every 400 steps from 15 % of the steps on.)
 MINE = os.environ.get("CONTEXT_MINE") == "1"
-MINE_FROM, MINE_EVERY, MINE_SAMPLE, HARD_POOL, HARD_SHARE = 0.15, 400, 1600, 0.05, 0.3
+TILES_PER_CROP = (CROP / pp.TILE_SIZE) ** 2
+STEPS_PER_EPOCH = round(ta.TILES_PER_EPOCH / TILES_PER_CROP / BATCH)
+MINE_SAMPLE = round(ta.MINE_SAMPLE / TILES_PER_CROP)
 # CONTEXT_TILED=1: maps made crop by crop, as the model saw them in training (interior_map).
 TILED = os.environ.get("CONTEXT_TILED") == "1"
 MAPS = "maps_tiled" if TILED else "maps"
+# CONTEXT_NET=tile: 1.2.x's own network (DefectSegmenter) in this pipeline, to tell the
+# network from the sampling; CONTEXT_NET=tile_context: the ContextSegmenter with DefectSegmenter's
+# nearest-neighbour merging, i.e. DefectSegmenter plus the 32 and 64 px stages.
+NET = os.environ.get("CONTEXT_NET", "context")
+# CONTEXT_NORM=group: GroupNorm (GROUPS groups) instead of BatchNorm, whose statistics come from
+# only a few scans in a batch of a few large crops.
+GROUP_NORM = os.environ.get("CONTEXT_NORM") == "group"
+GROUPS = 8
+THREADS = int(os.environ.get("CONTEXT_THREADS", "2"))
 # Interiors are padded to a multiple of the coarsest stride, so every stage's cells line up.
 STRIDE = 64
 OUT = DATA / "experiments" / "context_segmenter" / os.environ.get("CONTEXT_RUN", "dense")
@@ -66,10 +81,12 @@ OUT = DATA / "experiments" / "context_segmenter" / os.environ.get("CONTEXT_RUN",
 class ContextSegmenter(nn.Module):
     """Per 4 px cell, the probability that material was added. Stride-2 stages down to 64 px
     (32 cm), then two 3 x 3 convs there (the second dilated), so each cell sees about 2.5 m;
-    every stage's features are resized to the map and merged by 1 x 1 convs."""
+    every stage's features are resized to the map (`upsample`: torch's interpolation mode) and
+    merged by 1 x 1 convs."""
 
-    def __init__(self):
+    def __init__(self, upsample: str = "bilinear"):
         super().__init__()
+        self.upsample = upsample
         self.to4 = nn.Sequential(conv_bn(2, 16), conv_bn(16, 32))
         self.to8, self.to16, self.to32, self.to64 = conv_bn(32, 64), conv_bn(64, 64), conv_bn(64, 64), conv_bn(64, 64)
         self.wide = nn.Sequential(
@@ -85,8 +102,20 @@ class ContextSegmenter(nn.Module):
         f16 = self.to16(f8)
         f32 = self.to32(f16)
         f64 = self.wide(self.to64(f32))
-        up = lambda f: F.interpolate(f, size=f4.shape[-2:], mode="bilinear", align_corners=False)
+        align = False if self.upsample == "bilinear" else None
+        up = lambda f: F.interpolate(f, size=f4.shape[-2:], mode=self.upsample, align_corners=align)
         return self.head(torch.cat([f4, up(f8), up(f16), up(f32), up(f64)], dim=1))
+
+
+def network() -> nn.Module:
+    net = {"tile": DefectSegmenter, "tile_context": lambda: ContextSegmenter("nearest"),
+           "context": ContextSegmenter}[NET]()
+    if GROUP_NORM:
+        for module in net.modules():
+            for name, child in module.named_children():
+                if isinstance(child, nn.BatchNorm2d):
+                    setattr(module, name, nn.GroupNorm(GROUPS, child.num_features))
+    return net
 
 
 def scan_dirs(split: str) -> list[Path]:
@@ -100,6 +129,13 @@ def scan_interiors(scan: Path) -> tuple[dict, list[tuple[dict, np.ndarray]]]:
     chans = pp.channels(read_png16(scan / "high.png"), low)
     boxes = [c["interior"] for c in truth["containers"]]
     return truth, [(b, chans[:, b["y0"] : b["y1"], b["x0"] : b["x1"]]) for b in boxes]
+
+
+def train_interiors(scans: list[Path]) -> tuple[list[np.ndarray], np.ndarray]:
+    """The scans' interiors that hold a crop (float16, half the memory of float32), and
+    how many crop positions each has."""
+    interiors = [c.astype(np.float16) for scan in scans for _, c in scan_interiors(scan)[1] if min(c.shape[1:]) >= CROP]
+    return interiors, np.array([(c.shape[1] - CROP + 1) * (c.shape[2] - CROP + 1) for c in interiors], dtype=np.float64)
 
 
 def crop_positions(interiors: list[np.ndarray], area: np.ndarray, n: int, rng) -> list[tuple[int, int, int]]:
@@ -116,39 +152,38 @@ def cut(interiors: list[np.ndarray], positions) -> torch.Tensor:
 
 
 @torch.no_grad()
-def hard_negatives(net: ContextSegmenter, interiors: list[np.ndarray], area: np.ndarray, rng) -> list:
+def hard_negatives(net: nn.Module, interiors: list[np.ndarray], area: np.ndarray, rng) -> list:
     """The honest crops among a random sample that the current model's peak cell is highest on."""
     net.eval()
     sample = crop_positions(interiors, area, MINE_SAMPLE, rng)
-    peak = np.concatenate([net(cut(interiors, sample[i : i + 32])).flatten(1).amax(dim=1).numpy()
-                           for i in range(0, len(sample), 32)])
+    batch = max(1, round(512 / TILES_PER_CROP))
+    peak = np.concatenate([net(cut(interiors, sample[i : i + batch])).flatten(1).amax(dim=1).numpy()
+                           for i in range(0, len(sample), batch)])
     net.train()
-    return [sample[i] for i in np.argsort(peak)[-int(HARD_POOL * len(sample)) :]]
+    return [sample[i] for i in np.argsort(peak)[-int(ta.HARD_POOL * len(sample)) :]]
 
 
 def train(steps: int) -> None:
     torch.set_flush_denormal(True)
-    torch.set_num_threads(2)
+    torch.set_num_threads(THREADS)
     torch.manual_seed(SEED)
     rng, gen = np.random.default_rng(SEED), torch.Generator().manual_seed(SEED)
     t0 = time.time()
-    interiors = [c.astype(np.float16) for scan in scan_dirs("train")
-                 for _, c in scan_interiors(scan)[1] if min(c.shape[1:]) >= CROP]
-    area = np.array([(c.shape[1] - CROP + 1) * (c.shape[2] - CROP + 1) for c in interiors], dtype=np.float64)
+    interiors, area = train_interiors(scan_dirs("train"))
     print(f"{len(interiors)} honest interiors loaded in {time.time() - t0:.0f} s", flush=True)
-    net = ContextSegmenter()
+    net = network()
     opt = torch.optim.AdamW(net.parameters(), lr=LEARNING_RATE, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LEARNING_RATE, total_steps=steps)
     net.train()
     t0, running, hard = time.time(), 0.0, []
     for step in range(steps):
-        if MINE and step >= MINE_FROM * steps and step % MINE_EVERY == 0:
+        if MINE and step >= ta.MINE_FROM * STEPS_PER_EPOCH and step % STEPS_PER_EPOCH == 0:
             hard = hard_negatives(net, interiors, area, rng)
         positions = crop_positions(interiors, area, BATCH, rng)
         if hard:
-            picks = rng.choice(len(hard), int(HARD_SHARE * BATCH))
+            picks = rng.choice(len(hard), int(ta.HARD_SHARE * BATCH))
             positions[: len(picks)] = [hard[i] for i in picks]
-        running += defect_step(net, opt, sched, cut(interiors, positions), gen,
+        running += ta.defect_step(net, opt, sched, cut(interiors, positions), gen,
                                half_sizes=HALF_SIZES, max_defects=MAX_DEFECTS)
         if (step + 1) % 200 == 0:
             print(f"step {step + 1}/{steps} loss {running / 200:.5f} ({time.time() - t0:.0f} s)", flush=True)
@@ -158,7 +193,7 @@ def train(steps: int) -> None:
 
 
 @torch.no_grad()
-def interior_map(net: ContextSegmenter, chans: np.ndarray) -> np.ndarray:
+def interior_map(net, chans: np.ndarray) -> np.ndarray:
     """Cell probabilities [ceil(h / 4), ceil(w / 4)] of one interior. With CONTEXT_TILED=1 the
     model sees CROP px crops (stride CROP / 2) as in training, each cell a tent-weighted mean
     of the crops that hold it, instead of the whole interior at once."""
@@ -199,9 +234,9 @@ def shipped_over_interiors():
 
 
 def cache_maps(split: str) -> None:
-    torch.set_num_threads(int(os.environ.get("CONTEXT_THREADS", "2")))
-    net = shipped_over_interiors() if os.environ.get("CONTEXT_RUN") == "shipped" else ContextSegmenter()
-    if isinstance(net, ContextSegmenter):
+    torch.set_num_threads(THREADS)
+    net = shipped_over_interiors() if os.environ.get("CONTEXT_RUN") == "shipped" else network()
+    if isinstance(net, nn.Module):
         net.load_state_dict(torch.load(OUT / "net.pt"))
         net.eval()
     out = OUT / MAPS / split
@@ -243,10 +278,40 @@ def rules(splits: list[str]) -> None:
               f"{e['objects']}, alarmed {e['alarms']} of {e['clean']} [{kinds}]", flush=True)
 
 
+@torch.no_grad()
+def probe(batches: int = 8) -> None:
+    """How the trained run's network sees fresh synthetic defects on honest train crops: the
+    share of defect cells, the loss, and the mean probability on defect and on other cells,
+    with BatchNorm's running statistics (eval) and with each batch's own (train)."""
+    torch.set_num_threads(THREADS)
+    net = network()
+    net.load_state_dict(torch.load(OUT / "net.pt"))
+    interiors, area = train_interiors(scan_dirs("train")[:60])
+    rng = np.random.default_rng(SEED)
+    data = [add_defects(cut(interiors, crop_positions(interiors, area, BATCH, rng)),
+                        torch.Generator().manual_seed(i), half_sizes=HALF_SIZES, max_defects=MAX_DEFECTS)
+            for i in range(batches)]
+    print(f"{OUT.name}: defect cells {np.mean([float(t.mean()) for _, t, _ in data]):.4f}")
+    for mode in ("eval", "train"):
+        net.train(mode == "train")
+        loss, on, off = [], [], []
+        for x, target, weight in data:
+            logit = net(x)
+            loss.append(float((F.binary_cross_entropy_with_logits(logit, target, reduction="none") * weight).sum()
+                              / weight.sum()))
+            p = torch.sigmoid(logit)
+            on.append(float(p[target > 0].mean()) if (target > 0).any() else np.nan)
+            off.append(float(p[target == 0].mean()))
+        print(f"  {mode}: loss {np.mean(loss):.4f}, probability on defect cells {np.nanmean(on):.3f}, "
+              f"elsewhere {np.mean(off):.4f}")
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
     if command == "train":
         train(int(args[0]))
+    elif command == "probe":
+        probe()
     elif command == "maps":
         for split in args:
             cache_maps(split)
