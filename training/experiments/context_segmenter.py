@@ -61,6 +61,9 @@ MINE = os.environ.get("CONTEXT_MINE") == "1"
 TILES_PER_CROP = (CROP / pp.TILE_SIZE) ** 2
 STEPS_PER_EPOCH = round(ta.TILES_PER_EPOCH / TILES_PER_CROP / BATCH)
 MINE_SAMPLE = round(ta.MINE_SAMPLE / TILES_PER_CROP)
+# CONTEXT_MARGIN: crops may reach this many px past the interior into zeros, as `interior_map`
+# pads it, so that they hold the interior's edges and corners more often than only when they touch them.
+MARGIN = int(os.environ.get("CONTEXT_MARGIN", "0"))
 # CONTEXT_TILED=1: maps made crop by crop, as the model saw them in training (interior_map).
 TILED = os.environ.get("CONTEXT_TILED") == "1"
 MAPS = "maps_tiled" if TILED else "maps"
@@ -132,9 +135,11 @@ def scan_interiors(scan: Path) -> tuple[dict, list[tuple[dict, np.ndarray]]]:
 
 
 def train_interiors(scans: list[Path]) -> tuple[list[np.ndarray], np.ndarray]:
-    """The scans' interiors that hold a crop (float16, half the memory of float32), and
-    how many crop positions each has."""
-    interiors = [c.astype(np.float16) for scan in scans for _, c in scan_interiors(scan)[1] if min(c.shape[1:]) >= CROP]
+    """The scans' interiors that hold a crop (float16, half the memory of float32), with MARGIN
+    px of zeros around them, and how many crop positions each has."""
+    pad = ((0, 0), (MARGIN, MARGIN), (MARGIN, MARGIN))
+    interiors = [np.pad(c.astype(np.float16), pad) for scan in scans for _, c in scan_interiors(scan)[1]
+                 if min(c.shape[1:]) >= CROP]
     return interiors, np.array([(c.shape[1] - CROP + 1) * (c.shape[2] - CROP + 1) for c in interiors], dtype=np.float64)
 
 
