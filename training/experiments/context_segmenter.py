@@ -61,8 +61,9 @@ MINE = os.environ.get("CONTEXT_MINE") == "1"
 TILES_PER_CROP = (CROP / pp.TILE_SIZE) ** 2
 STEPS_PER_EPOCH = round(ta.TILES_PER_EPOCH / TILES_PER_CROP / BATCH)
 MINE_SAMPLE = round(ta.MINE_SAMPLE / TILES_PER_CROP)
-# CONTEXT_MARGIN: crops may reach this many px past the interior into zeros, as `interior_map`
-# pads it, so that they hold the interior's edges and corners more often than only when they touch them.
+# CONTEXT_MARGIN: crops may reach this many px past the interior into zeros (at inference the
+# interior meets zeros and the convolutions' zero padding), so that they hold its edges and corners
+# more often than only when they touch them.
 MARGIN = int(os.environ.get("CONTEXT_MARGIN", "0"))
 # CONTEXT_TILED=1: maps made crop by crop, as the model saw them in training (interior_map).
 TILED = os.environ.get("CONTEXT_TILED") == "1"
