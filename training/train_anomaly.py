@@ -49,8 +49,12 @@ def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 def defect_step(net, opt, sched, honest: torch.Tensor, gen, **defects) -> float:
     """One optimiser step on honest crops with synthetic defects (`defects`: add_defects'
     options); returns the loss."""
-    defective, target, weight = add_defects(augment(honest, gen), gen, **defects)
-    loss = F.binary_cross_entropy_with_logits(net(defective), target, reduction="none")
+    return fit_step(net, opt, sched, *add_defects(augment(honest, gen), gen, **defects))
+
+
+def fit_step(net, opt, sched, x: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> float:
+    """One optimiser step towards the cell targets, each cell's loss weighted; returns the loss."""
+    loss = F.binary_cross_entropy_with_logits(net(x), target, reduction="none")
     loss = (loss * weight).sum() / weight.sum().clamp(min=1.0)
     opt.zero_grad()
     loss.backward()

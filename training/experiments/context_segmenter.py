@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
+from onnx import numpy_helper
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -46,7 +47,7 @@ SEED = 4321
 # CONTEXT_CROP=64 CONTEXT_BATCH=128: 1.2.1's tiles and batches, to check the pipeline itself.
 CROP = int(os.environ.get("CONTEXT_CROP", "192"))
 BATCH = int(os.environ.get("CONTEXT_BATCH", "16"))
-LEARNING_RATE = 3e-3
+LEARNING_RATE = float(os.environ.get("CONTEXT_LR", "3e-3"))
 # Half sizes of the defects, px: 1.2.4's (1.5, 40) grown to a crop's size; CONTEXT_HALF_MAX sets the top.
 HALF_SIZES = (1.5, float(os.environ.get("CONTEXT_HALF_MAX", "120")))
 # Up to this many defects in a crop that gets any (CONTEXT_MAX_DEFECTS): 3, as for a tile, left
@@ -65,6 +66,10 @@ MINE_SAMPLE = round(ta.MINE_SAMPLE / TILES_PER_CROP)
 # interior meets zeros and the convolutions' zero padding), so that they hold its edges and corners
 # more often than only when they touch them.
 MARGIN = int(os.environ.get("CONTEXT_MARGIN", "0"))
+# CONTEXT_WHOLE=1: one whole interior a step, padded with zeros as at inference (interior_map), so
+# that its edges and corners are seen as often, and where, as they are in use; interiors are drawn
+# by area. No hard negatives: every epoch holds every interior's hard parts once.
+WHOLE = os.environ.get("CONTEXT_WHOLE") == "1"
 # CONTEXT_TILED=1: maps made crop by crop, as the model saw them in training (interior_map).
 TILED = os.environ.get("CONTEXT_TILED") == "1"
 MAPS = "maps_tiled" if TILED else "maps"
@@ -77,6 +82,9 @@ NET = os.environ.get("CONTEXT_NET", "context")
 GROUP_NORM = os.environ.get("CONTEXT_NORM") == "group"
 GROUPS = 8
 THREADS = int(os.environ.get("CONTEXT_THREADS", "2"))
+# CONTEXT_FROM_SHIPPED=1: start the tile network from the committed anomaly.onnx (1.2.4) and keep
+# its BatchNorms as exported (frozen), so no statistic depends on the batch or on the crop.
+FROM_SHIPPED = os.environ.get("CONTEXT_FROM_SHIPPED") == "1"
 # Interiors are padded to a multiple of the coarsest stride, so every stage's cells line up.
 STRIDE = 64
 OUT = DATA / "experiments" / "context_segmenter" / os.environ.get("CONTEXT_RUN", "dense")
@@ -111,9 +119,64 @@ class ContextSegmenter(nn.Module):
         return self.head(torch.cat([f4, up(f8), up(f16), up(f32), up(f64)], dim=1))
 
 
+class TileWithContext(nn.Module):
+    """DefectSegmenter plus a branch that sees about 2.5 m: from its 16 px features, stride-2
+    convs to 32 and 64 px and a dilated conv there, added to the head's hidden features through a
+    1 x 1 conv that starts at zero, so that the model starts as the tile model it is given. The
+    branch has no normalisation: nothing in it depends on the batch or on the crop."""
+
+    def __init__(self):
+        super().__init__()
+        self.tile = DefectSegmenter()
+        conv = lambda stride, dilation: nn.Sequential(
+            nn.Conv2d(64, 64, 3, stride=stride, padding=dilation, dilation=dilation), nn.ReLU(inplace=True))
+        self.context = nn.Sequential(conv(2, 1), conv(2, 1), conv(1, 2), nn.Conv2d(64, 32, 1))
+        nn.init.zeros_(self.context[-1].weight)
+        nn.init.zeros_(self.context[-1].bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tile = self.tile
+        f16 = tile.to16(x)
+        f8 = tile.to8(f16)
+        f4 = tile.to4(f8)
+        up = lambda f, size: F.interpolate(f, size=size, mode="nearest")
+        hidden = tile.head[1](tile.head[0](torch.cat([f16, up(f8, f16.shape[-2:]), up(f4, f16.shape[-2:])], dim=1)))
+        hidden = hidden + up(self.context(f4), hidden.shape[-2:])
+        return tile.head[3](tile.head[2](hidden))
+
+
+def load_shipped(tile: DefectSegmenter) -> None:
+    """1.2.4's weights from models/anomaly.onnx. Its export folded each BatchNorm into the conv
+    before it (the conv's `_bias`), so each BatchNorm becomes that bias alone."""
+    state = tile.state_dict()
+    for init in onnx.load(str(MODELS / "anomaly.onnx")).graph.initializer:
+        if not init.name.startswith("net."):
+            continue
+        name, value = init.name.removeprefix("net."), torch.from_numpy(numpy_helper.to_array(init).copy())
+        if not name.endswith("_bias"):
+            state[name] = value
+            continue
+        conv = name.removesuffix(".weight_bias").split(".")
+        norm = ".".join(conv[:-1] + [str(int(conv[-1]) + 1)])
+        eps = next(m for n, m in tile.named_modules() if n == norm).eps
+        state.update({f"{norm}.weight": torch.ones_like(value), f"{norm}.bias": value,
+                      f"{norm}.running_mean": torch.zeros_like(value), f"{norm}.running_var": torch.full_like(value, 1 - eps)})
+    tile.load_state_dict(state)
+
+
+def training_mode(net: nn.Module) -> None:
+    net.train()
+    if FROM_SHIPPED:
+        for module in net.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.eval()
+
+
 def network() -> nn.Module:
     net = {"tile": DefectSegmenter, "tile_context": lambda: ContextSegmenter("nearest"),
-           "context": ContextSegmenter}[NET]()
+           "context": ContextSegmenter, "tile_plus_context": TileWithContext}[NET]()
+    if FROM_SHIPPED:
+        load_shipped(net.tile if isinstance(net, TileWithContext) else net)
     if GROUP_NORM:
         for module in net.modules():
             for name, child in module.named_children():
@@ -137,9 +200,13 @@ def scan_interiors(scan: Path) -> tuple[dict, list[tuple[dict, np.ndarray]]]:
 
 def train_interiors(scans: list[Path]) -> tuple[list[np.ndarray], np.ndarray]:
     """The scans' interiors that hold a crop (float16, half the memory of float32), with MARGIN
-    px of zeros around them, and how many crop positions each has."""
-    pad = ((0, 0), (MARGIN, MARGIN), (MARGIN, MARGIN))
-    interiors = [np.pad(c.astype(np.float16), pad) for scan in scans for _, c in scan_interiors(scan)[1]
+    px of zeros around them (CONTEXT_WHOLE=1: as interior_map pads them), and how many crop
+    positions each has."""
+    def pad(c: np.ndarray) -> tuple:
+        if WHOLE:
+            return (0, 0), (0, -c.shape[1] % STRIDE), (0, -c.shape[2] % STRIDE)
+        return (0, 0), (MARGIN, MARGIN), (MARGIN, MARGIN)
+    interiors = [np.pad(c.astype(np.float16), pad(c)) for scan in scans for _, c in scan_interiors(scan)[1]
                  if min(c.shape[1:]) >= CROP]
     return interiors, np.array([(c.shape[1] - CROP + 1) * (c.shape[2] - CROP + 1) for c in interiors], dtype=np.float64)
 
@@ -157,6 +224,26 @@ def cut(interiors: list[np.ndarray], positions) -> torch.Tensor:
     return torch.from_numpy(np.stack([interiors[i][:, y : y + CROP, x : x + CROP].astype(np.float32) for i, y, x in positions]))
 
 
+def whole_step(net, opt, sched, interior: np.ndarray, gen) -> float:
+    """One step on a whole interior with synthetic defects as many per area as 1.2.4 had, of
+    HALF_SIZES. add_defects takes square crops, so the interior is cut along its length into
+    squares of its shorter side (the last one overlapping), which get their defects each and are
+    laid back in that order."""
+    x = ta.augment(torch.from_numpy(interior.astype(np.float32))[None], gen)
+    side, along = min(x.shape[2:]), 3 if x.shape[3] >= x.shape[2] else 2
+    origins = sorted(set(range(0, x.shape[along] - side + 1, side)) | {x.shape[along] - side})
+    squares = torch.cat([x.narrow(along, o, side) for o in origins])
+    defective, target, weight = add_defects(squares, gen, half_sizes=HALF_SIZES,
+                                            max_defects=2 * (side // pp.TILE_SIZE) ** 2 - 1)
+    cells = lambda: torch.zeros(1, 1, x.shape[2] // MAP_CELL, x.shape[3] // MAP_CELL)
+    whole_target, whole_weight = cells(), cells()
+    for k, o in enumerate(origins):
+        x.narrow(along, o, side).copy_(defective[k])
+        for whole, part in ((whole_target, target), (whole_weight, weight)):
+            whole.narrow(along, o // MAP_CELL, side // MAP_CELL).copy_(part[k])
+    return ta.fit_step(net, opt, sched, x, whole_target, whole_weight)
+
+
 @torch.no_grad()
 def hard_negatives(net: nn.Module, interiors: list[np.ndarray], area: np.ndarray, rng) -> list:
     """The honest crops among a random sample that the current model's peak cell is highest on."""
@@ -165,7 +252,7 @@ def hard_negatives(net: nn.Module, interiors: list[np.ndarray], area: np.ndarray
     batch = max(1, round(512 / TILES_PER_CROP))
     peak = np.concatenate([net(cut(interiors, sample[i : i + batch])).flatten(1).amax(dim=1).numpy()
                            for i in range(0, len(sample), batch)])
-    net.train()
+    training_mode(net)
     return [sample[i] for i in np.argsort(peak)[-int(ta.HARD_POOL * len(sample)) :]]
 
 
@@ -177,20 +264,25 @@ def train(steps: int) -> None:
     t0 = time.time()
     interiors, area = train_interiors(scan_dirs("train"))
     print(f"{len(interiors)} honest interiors loaded in {time.time() - t0:.0f} s", flush=True)
+    if WHOLE:
+        area = np.array([c.shape[1] * c.shape[2] for c in interiors], dtype=np.float64)
     net = network()
     opt = torch.optim.AdamW(net.parameters(), lr=LEARNING_RATE, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LEARNING_RATE, total_steps=steps)
-    net.train()
+    training_mode(net)
     t0, running, hard = time.time(), 0.0, []
     for step in range(steps):
         if MINE and step >= ta.MINE_FROM * STEPS_PER_EPOCH and step % STEPS_PER_EPOCH == 0:
             hard = hard_negatives(net, interiors, area, rng)
-        positions = crop_positions(interiors, area, BATCH, rng)
-        if hard:
-            picks = rng.choice(len(hard), int(ta.HARD_SHARE * BATCH))
-            positions[: len(picks)] = [hard[i] for i in picks]
-        running += ta.defect_step(net, opt, sched, cut(interiors, positions), gen,
-                               half_sizes=HALF_SIZES, max_defects=MAX_DEFECTS)
+        if WHOLE:
+            running += whole_step(net, opt, sched, interiors[rng.choice(len(interiors), p=area / area.sum())], gen)
+        else:
+            positions = crop_positions(interiors, area, BATCH, rng)
+            if hard:
+                picks = rng.choice(len(hard), int(ta.HARD_SHARE * BATCH))
+                positions[: len(picks)] = [hard[i] for i in picks]
+            running += ta.defect_step(net, opt, sched, cut(interiors, positions), gen,
+                                      half_sizes=HALF_SIZES, max_defects=MAX_DEFECTS)
         if (step + 1) % 200 == 0:
             print(f"step {step + 1}/{steps} loss {running / 200:.5f} ({time.time() - t0:.0f} s)", flush=True)
             running = 0.0
@@ -288,7 +380,8 @@ def rules(splits: list[str]) -> None:
 def probe(batches: int = 8) -> None:
     """How the trained run's network sees fresh synthetic defects on honest train crops: the
     share of defect cells, the loss, and the mean probability on defect and on other cells,
-    with BatchNorm's running statistics (eval) and with each batch's own (train)."""
+    with BatchNorm's running statistics (eval) and with each batch's own (train; not for
+    CONTEXT_FROM_SHIPPED runs, whose BatchNorms are frozen)."""
     torch.set_num_threads(THREADS)
     net = network()
     net.load_state_dict(torch.load(OUT / "net.pt"))
@@ -298,7 +391,7 @@ def probe(batches: int = 8) -> None:
                         torch.Generator().manual_seed(i), half_sizes=HALF_SIZES, max_defects=MAX_DEFECTS)
             for i in range(batches)]
     print(f"{OUT.name}: defect cells {np.mean([float(t.mean()) for _, t, _ in data]):.4f}")
-    for mode in ("eval", "train"):
+    for mode in ("eval",) if FROM_SHIPPED else ("eval", "train"):
         net.train(mode == "train")
         loss, on, off = [], [], []
         for x, target, weight in data:
