@@ -200,15 +200,16 @@ def scan_interiors(scan: Path) -> tuple[dict, list[tuple[dict, np.ndarray]]]:
 
 def train_interiors(scans: list[Path]) -> tuple[list[np.ndarray], np.ndarray]:
     """The scans' interiors that hold a crop (float16, half the memory of float32), with MARGIN
-    px of zeros around them (CONTEXT_WHOLE=1: as interior_map pads them), and how many crop
-    positions each has."""
+    px of zeros around them, and how many crop positions each has (CONTEXT_WHOLE=1: padded as
+    interior_map pads them, and their pixels, since a step takes a whole interior)."""
     def pad(c: np.ndarray) -> tuple:
         if WHOLE:
             return (0, 0), (0, -c.shape[1] % STRIDE), (0, -c.shape[2] % STRIDE)
         return (0, 0), (MARGIN, MARGIN), (MARGIN, MARGIN)
     interiors = [np.pad(c.astype(np.float16), pad(c)) for scan in scans for _, c in scan_interiors(scan)[1]
                  if min(c.shape[1:]) >= CROP]
-    return interiors, np.array([(c.shape[1] - CROP + 1) * (c.shape[2] - CROP + 1) for c in interiors], dtype=np.float64)
+    sides = (0, 0) if WHOLE else (CROP - 1, CROP - 1)
+    return interiors, np.array([(c.shape[1] - sides[0]) * (c.shape[2] - sides[1]) for c in interiors], dtype=np.float64)
 
 
 def crop_positions(interiors: list[np.ndarray], area: np.ndarray, n: int, rng) -> list[tuple[int, int, int]]:
@@ -264,8 +265,6 @@ def train(steps: int) -> None:
     t0 = time.time()
     interiors, area = train_interiors(scan_dirs("train"))
     print(f"{len(interiors)} honest interiors loaded in {time.time() - t0:.0f} s", flush=True)
-    if WHOLE:
-        area = np.array([c.shape[1] * c.shape[2] for c in interiors], dtype=np.float64)
     net = network()
     opt = torch.optim.AdamW(net.parameters(), lr=LEARNING_RATE, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LEARNING_RATE, total_steps=steps)
