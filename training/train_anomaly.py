@@ -154,12 +154,13 @@ def detection(split: dict, peak: np.ndarray, threshold: float) -> dict:
     }
 
 
-def train() -> tuple[SegmenterExport, dict]:
+def fit(seed: int = SEED, threads: int = 2) -> tuple[DefectSegmenter, int]:
+    """The trained network and the number of honest train tiles it learned from. `threads`: 2,
+    unlike the classifier's, as these convs gain from a second core; 1 to train two at once."""
     torch.set_flush_denormal(True)  # denormals slow CPU training down tenfold
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)  # unlike the classifier's, these convs gain from a second core
-    torch.manual_seed(SEED)
-    rng, gen = np.random.default_rng(SEED), torch.Generator().manual_seed(SEED)
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    rng, gen = np.random.default_rng(seed), torch.Generator().manual_seed(seed)
     data = load_split("train")
     # Indices of the honest tiles rather than a copy of them: the train split's tiles are over 5 GB.
     honest = np.flatnonzero(data["honest"])
@@ -173,13 +174,18 @@ def train() -> tuple[SegmenterExport, dict]:
         order = epoch_order(epoch, net, data["tiles"], honest, per_epoch, rng)
         loss = train_epoch(net, opt, sched, data["tiles"], order, gen)
         print(f"anomaly epoch {epoch + 1}/{EPOCHS} loss {loss:.6f} ({time.time() - t0:.0f} s)", flush=True)
+    return net, len(honest)  # the train split's tiles (over 5 GB) are freed on return
+
+
+def train() -> tuple[SegmenterExport, dict]:
+    threads = torch.get_num_threads()
+    net, train_tiles = fit()
     model = SegmenterExport(net, TOP_K)
-    del data  # the train split's tiles: over 5 GB
     metrics = calibrate(model)
-    metrics["train_tiles"] = len(honest)
+    torch.set_num_threads(threads)
+    metrics["train_tiles"] = train_tiles
     write_json(DATA / "anomaly_metrics.json", metrics)
     torch.save(net.state_dict(), DATA / "anomaly.pt")
-    torch.set_num_threads(threads)
     return model, metrics
 
 

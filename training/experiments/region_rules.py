@@ -32,7 +32,10 @@ from training.dataset import read_png16
 CELL = 4
 # REGIONS_TTA=1: each tile's map averaged with that of its mirror image (test-time augmentation).
 TTA = os.environ.get("REGIONS_TTA") == "1"
-CACHE = DATA / "experiments" / ("regions_tta" if TTA else "regions")
+# REGIONS_MODELS=a.onnx,b.onnx: each tile's map averaged over these models (seed_ensemble.py),
+# cached under REGIONS_CACHE; by default the committed anomaly.onnx.
+MODEL_FILES = [Path(p) for p in os.environ.get("REGIONS_MODELS", str(MODELS / "anomaly.onnx")).split(",")]
+CACHE = DATA / "experiments" / os.environ.get("REGIONS_CACHE", "regions_tta" if TTA else "regions")
 CALIBRATION = ["val", "calib"]
 FALSE_ALARM_RATE = 0.05
 
@@ -41,7 +44,18 @@ def scan_dirs(split: str) -> list[Path]:
     return sorted(p for p in (DATA / split).iterdir() if (p / "truth.json").exists())
 
 
-def scan_maps(session: ort.InferenceSession, scan: Path) -> dict:
+def tile_maps(sessions: list[ort.InferenceSession], tiles: np.ndarray) -> np.ndarray:
+    """Each tile's map, averaged over the models (and over mirror images with TTA)."""
+    maps = []
+    for session in sessions:
+        maps.append(session.run(["anomaly_map"], {"tiles": tiles})[0])
+        if TTA:  # the mirror image along the scan, mirrored back
+            mirrored = session.run(["anomaly_map"], {"tiles": np.ascontiguousarray(tiles[..., ::-1])})[0]
+            maps.append(mirrored[..., ::-1])
+    return np.mean(maps, axis=0)
+
+
+def scan_maps(sessions: list[ort.InferenceSession], scan: Path) -> dict:
     truth = read_json(scan / "truth.json")
     low = read_png16(scan / "low.png") if (scan / "low.png").exists() else None
     high = read_png16(scan / "high.png")
@@ -56,11 +70,8 @@ def scan_maps(session: ort.InferenceSession, scan: Path) -> dict:
         for start in range(0, len(origins), 64):
             batch = origins[start : start + 64]
             tiles = pp.cut_tiles(chans, batch)
-            maps, scores = session.run(["anomaly_map", "score"], {"tiles": tiles})
-            if TTA:  # the mirror image along the scan, mirrored back, averaged in
-                mirrored, _ = session.run(["anomaly_map", "score"], {"tiles": np.ascontiguousarray(tiles[..., ::-1])})
-                maps = 0.5 * (maps + mirrored[..., ::-1])
-                scores = np.sort(maps.reshape(len(batch), -1), axis=1)[:, -4:].mean(axis=1)
+            maps = tile_maps(sessions, tiles)
+            scores = np.sort(maps.reshape(len(batch), -1), axis=1)[:, -4:].mean(axis=1)
             best_tile = max(best_tile, float(scores.max()))
             for (y, x), m in zip(batch, maps[:, 0]):
                 cy, cx = y // CELL, x // CELL
@@ -76,13 +87,13 @@ def scan_maps(session: ort.InferenceSession, scan: Path) -> dict:
 
 
 def cache_split(split: str) -> None:
-    session = ort.InferenceSession(str(MODELS / "anomaly.onnx"), providers=["CPUExecutionProvider"])
+    sessions = [ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]) for p in MODEL_FILES]
     out = CACHE / split
     out.mkdir(parents=True, exist_ok=True)
     for scan in scan_dirs(split):
         target = out / f"{scan.name}.npz"
         if not target.exists():
-            m = scan_maps(session, scan)
+            m = scan_maps(sessions, scan)
             np.savez(target, top=m["top"], mean=m["mean"], best_tile=m["best_tile"], scenario=m["scenario"],
                      kinds=np.array([k for k, _ in m["objects"]], dtype=str),
                      boxes=np.array([b for _, b in m["objects"]], dtype=np.int64).reshape(-1, 4))
@@ -175,20 +186,27 @@ def evaluate(scans: list[dict], cands: list, threshold: float, wall_check: bool 
 RULES = [("max", 0.3)] + [("mean", 0.3)] + [("blur", k, 0.3) for k in (2, 3, 4, 6)] + [("area", f) for f in (0.3, 0.5, 0.7, 0.9)]
 
 
+def report(rule: tuple, honest: list[dict], sets: dict[str, list[dict]]) -> str:
+    """One line: the rule's threshold at FALSE_ALARM_RATE of the `honest` calibration scans, and
+    what it gives on each set."""
+    threshold = float(np.quantile([max((r[0] for r in regions(s, rule)), default=0.0) for s in honest],
+                                  1 - FALSE_ALARM_RATE))
+    line = [f"{'/'.join(map(str, rule)):14s} T={threshold:8.4f}"]
+    for split, scans in sets.items():
+        cands = [regions(s, rule) for s in scans]
+        e = evaluate(scans, cands, threshold)
+        alone = evaluate(scans, cands, threshold, wall_check=False)["auroc"]
+        kinds = " ".join(f"{k[:4]}{v[0]}/{v[1]}" for k, v in sorted(e["by_kind"].items()))
+        line.append(f"{split}: auc {e['auroc']:.3f} alone {alone:.3f} loc {e['found']}/{e['objects']} "
+                    f"fa {e['alarms']}/{e['clean']} [{kinds}]")
+    return " | ".join(line)
+
+
 def rules(splits: list[str]) -> None:
-    calib = [s for split in CALIBRATION for s in load(split) if s["scenario"] == "honest"]
+    honest = [s for split in CALIBRATION for s in load(split) if s["scenario"] == "honest"]
     sets = {split: load(split) for split in splits}
     for rule in RULES:
-        honest = [max((r[0] for r in regions(s, rule)), default=0.0) for s in calib]
-        threshold = float(np.quantile(honest, 1 - FALSE_ALARM_RATE))
-        line = [f"{'/'.join(map(str, rule)):14s} T={threshold:8.4f}"]
-        for split, scans in sets.items():
-            e = evaluate(scans, [regions(s, rule) for s in scans], threshold)
-            alone = evaluate(scans, [regions(s, rule) for s in scans], threshold, wall_check=False)["auroc"]
-            kinds = " ".join(f"{k[:4]}{v[0]}/{v[1]}" for k, v in sorted(e["by_kind"].items()))
-            line.append(f"{split}: auc {e['auroc']:.3f} alone {alone:.3f} loc {e['found']}/{e['objects']} "
-                        f"fa {e['alarms']}/{e['clean']} [{kinds}]")
-        print(" | ".join(line), flush=True)
+        print(report(rule, honest, sets), flush=True)
 
 
 def host_goods(truth: dict, box: dict) -> str:
