@@ -9,6 +9,7 @@ labels.png), `purity`, `scan` (index into `scan_names`), `dual` (dual-energy sca
 Usage: python -m training.dataset   (builds the caches of every split)
 """
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -93,7 +94,10 @@ def load_split(split: str) -> dict:
     cache = DATA / f"{split}_tiles.npz"
     jobs = DATA / split / "jobs.json"
     if not cache.exists() or cache.stat().st_mtime < jobs.stat().st_mtime:
-        np.savez(cache, **build_split(split))
+        # Written aside and renamed, so that two runs building it at once never read a half file.
+        partial = cache.with_suffix(f".{os.getpid()}.npz")
+        np.savez(partial, **build_split(split))
+        partial.replace(cache)
     with np.load(cache) as f:
         return {k: f[k] for k in f.files}
 

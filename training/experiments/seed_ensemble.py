@@ -6,7 +6,8 @@ they stray; averaging their maps would then lower the honest peaks more than the
 Each run is `train_anomaly.fit` with another seed on one thread (two run at once), exported as
 anomaly.onnx is; region_rules.py replays the maps (REGIONS_MODELS: several files, averaged).
 
-    train SEED        fit and export to DATA/experiments/seeds/SEED/anomaly.onnx (~42 min)
+    train SEED        fit and export to DATA/experiments/seeds/SEED/anomaly.onnx (42-57 min
+                      on one thread, two at a time)
     combine CACHE...  the shipped rule on the cell-wise min, median and mean of the cached
                       single-model grids (region_rules.py maps; max over overlapping tiles)
 
