@@ -1,6 +1,7 @@
 """How long `GET /api/v1/scans?q=` takes in SQLite with many scans: the statements of
-`Store::find_scans` (src/queue/store/officers.rs; keep them alike) and the one before
-migration 8, on a database the service created, filled with synthetic scans.
+`Store::find_scans` (src/queue/store/officers.rs; keep them alike), migration 8's first one for
+a container fragment and the one before migration 8 (scripts/bench_find_postgres.sql: the same
+in PostgreSQL), on a database the service created, filled with synthetic scans.
 
     rm -rf /tmp/find && target/release/scantriage users list --data-dir /tmp/find
     python3 scripts/bench_find.py /tmp/find/scantriage.db 300000
@@ -14,8 +15,13 @@ import time
 
 COLUMNS = "id, station_id, station_scan_id, content_digest, metadata, high_image, containers, declared_goods, state, " \
           "received_at, updated_at, declaration_number"
-NOW = "SELECT * FROM scans WHERE declaration_number = ? {} ORDER BY received_at DESC, id LIMIT 50"
-BY_CONTAINER = "OR id IN (SELECT scan_id FROM scan_containers WHERE number LIKE ?)"
+ORDER = "ORDER BY received_at DESC, id LIMIT 50"
+BY_DECLARATION = f"SELECT * FROM scans WHERE declaration_number = ? {ORDER}"
+BY_CONTAINER = "SELECT * FROM scans WHERE id IN (SELECT id FROM scans WHERE declaration_number = ? " \
+               f"UNION ALL SELECT scan_id FROM scan_containers WHERE number LIKE ?) {ORDER}"
+# Migration 8's first statement: PostgreSQL read every scan's row for it.
+BY_CONTAINER_OR = "SELECT * FROM scans WHERE declaration_number = ? " \
+                  f"OR id IN (SELECT scan_id FROM scan_containers WHERE number LIKE ?) {ORDER}"
 BEFORE = "SELECT * FROM scans WHERE declaration_number = ? OR containers LIKE ? ORDER BY received_at DESC, id LIMIT 50"
 
 
@@ -49,7 +55,9 @@ if __name__ == "__main__":
     number = con.execute("SELECT containers FROM scans WHERE id = 'scan-00001234'").fetchone()[0]
     declaration = "2026/GATE-1/00001234"
     print(f"{count} scans")
-    print("declaration number, now:     ", timed(con, NOW.format(""), (declaration,)))
-    print("declaration number, before:  ", timed(con, BEFORE, (declaration, None)))
-    print("container serial, now:       ", timed(con, NOW.format(BY_CONTAINER), ("X", f"%{number[4:]}%")))
-    print("container serial, before:    ", timed(con, BEFORE, ("X", f"%{number[4:]}%")))
+    fragment = f"%{number[4:]}%"
+    print("declaration number, now:          ", timed(con, BY_DECLARATION, (declaration,)))
+    print("declaration number, before:       ", timed(con, BEFORE, (declaration, None)))
+    print("container serial, now:            ", timed(con, BY_CONTAINER, ("X", fragment)))
+    print("container serial, migration 8's OR:", timed(con, BY_CONTAINER_OR, ("X", fragment)))
+    print("container serial, before:         ", timed(con, BEFORE, ("X", fragment)))

@@ -36,12 +36,16 @@ impl Store {
         let text = text.trim().to_uppercase();
         let letters: String = text.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
         let container = (4..=11).contains(&letters.len()) && letters.bytes().all(|b| b.is_ascii_alphanumeric());
-        // Two statements, so that a declaration's number alone is one index lookup: with the
-        // container clause beside it, the databases read more.
-        let or_container = if container { "OR id IN (SELECT scan_id FROM scan_containers WHERE number LIKE $3)" } else { "" };
-        let sql = format!(
-            "SELECT {SCAN_COLUMNS} FROM scans WHERE declaration_number = $1 {or_container} ORDER BY received_at DESC, id LIMIT $2"
-        );
+        // A declaration's number alone is one index lookup. With a container fragment, the ids
+        // of both matches are gathered first: under `declaration_number = $1 OR id IN (…)`
+        // PostgreSQL read every scan's row (docs/benchmarks.md, "Finding scans").
+        let matching = if container {
+            "id IN (SELECT id FROM scans WHERE declaration_number = $1 \
+             UNION ALL SELECT scan_id FROM scan_containers WHERE number LIKE $3)"
+        } else {
+            "declaration_number = $1"
+        };
+        let sql = format!("SELECT {SCAN_COLUMNS} FROM scans WHERE {matching} ORDER BY received_at DESC, id LIMIT $2");
         let mut query = sqlx::query(&sql).bind(&text).bind(limit);
         if container {
             query = query.bind(format!("%{letters}%"));
