@@ -90,16 +90,32 @@ def build_split(split: str) -> dict:
 
 
 def load_split(split: str) -> dict:
-    """The split's tiles, from the cache when it is newer than the split's job list."""
+    """The split's tiles, from the cache when it is newer than the split (its job list, or the
+    directory itself for a set made by hand without one)."""
     cache = DATA / f"{split}_tiles.npz"
     jobs = DATA / split / "jobs.json"
-    if not cache.exists() or cache.stat().st_mtime < jobs.stat().st_mtime:
+    made = (jobs if jobs.exists() else DATA / split).stat().st_mtime
+    if not cache.exists() or cache.stat().st_mtime < made:
+        remove_abandoned(split)
         # Written aside and renamed, so that two runs building it at once never read a half file.
         partial = cache.with_suffix(f".{os.getpid()}.npz")
-        np.savez(partial, **build_split(split))
-        partial.replace(cache)
+        try:
+            np.savez(partial, **build_split(split))
+            partial.replace(cache)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
     with np.load(cache) as f:
         return {k: f[k] for k in f.files}
+
+
+def remove_abandoned(split: str) -> None:
+    """Removes side files of cache writes whose process has died (killed mid-write: ~5 GB each
+    for the train split)."""
+    for side in DATA.glob(f"{split}_tiles.*.npz"):
+        pid = side.suffixes[0][1:]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            side.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
