@@ -315,6 +315,32 @@ async fn no_anonymous_access_and_least_privilege() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// A session unused for the idle limit ends on the server, whatever the console that opened it
+/// does; one in use lives on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_unused_for_the_idle_limit_end() {
+    let server = &*SERVER;
+    let idle = server.sign_in("ida-idle", Role::Officer).await;
+    let busy = server.sign_in("bo-busy", Role::Officer).await;
+    assert_eq!(get(server, &idle, "/api/v1/queue").await.status(), StatusCode::OK);
+    let limit = i64::try_from(scantriage::accounts::SESSION_IDLE.as_millis()).unwrap();
+    let mut connection = sqlx::AnyConnection::connect(&server.database_url).await.unwrap();
+    // Both opened two limits ago; Bo's last used now, Ida's just over a limit ago.
+    sqlx::query(
+        "UPDATE sessions SET last_used_at = CASE user_name WHEN 'bo-busy' THEN created_at ELSE created_at - $1 END, \
+         created_at = created_at - $2 WHERE user_name IN ('ida-idle', 'bo-busy')",
+    )
+    .bind(limit + 1_000)
+    .bind(2 * limit)
+    .execute(&mut connection)
+    .await
+    .unwrap();
+    let response = get(server, &idle, "/api/v1/queue").await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.json::<Value>().await.unwrap()["error"]["code"], "unauthorized");
+    assert_eq!(get(server, &busy, "/api/v1/queue").await.status(), StatusCode::OK);
+}
+
 /// Officers find scans in any state by part of a container number or by a declaration's number.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn officers_find_scans_by_container_or_declaration_number() {

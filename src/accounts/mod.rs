@@ -21,6 +21,9 @@ use crate::review::{Officer, Role};
 pub const STATION_KEY_PREFIX: &str = "stk_";
 /// How long a session lasts: one shift and a bit.
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
+/// A session unused this long ends, as the console signs out after as long without input: a
+/// browser closed on a shared workstation must not leave a valid cookie for the rest of the shift.
+pub const SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
 /// An authenticated caller.
@@ -83,8 +86,9 @@ pub struct StationKeySummary {
     pub revoked_at: Option<String>,
 }
 
-/// How often a key's `last_used_at` is written.
-const KEY_USE_RESOLUTION_MS: i64 = 60_000;
+/// How often a key's or session's `last_used_at` is written: once a minute at most, not once per
+/// request.
+const USE_RESOLUTION_MS: i64 = 60_000;
 
 /// One change to the accounts, as the account log keeps it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
@@ -410,32 +414,40 @@ impl Accounts {
             let key_id: String = row.try_get("id").map_err(self.store.error())?;
             let station_id = row.try_get("station_id").map_err(self.store.error())?;
             let last_used_at: Option<i64> = row.try_get("last_used_at").map_err(self.store.error())?;
-            // Once a minute at most: a station uploading all day writes this 1 440 times, not
-            // once per request.
-            let now = now_ms();
-            if last_used_at.is_none_or(|at| now - at >= KEY_USE_RESOLUTION_MS) {
-                sqlx::query("UPDATE station_keys SET last_used_at = $1 WHERE id = $2")
-                    .bind(now)
-                    .bind(&key_id)
-                    .execute(self.store.pool())
-                    .await
-                    .map_err(self.store.error())?;
-            }
+            // A station uploading all day writes this 1 440 times.
+            self.note_use("UPDATE station_keys SET last_used_at = $1 WHERE id = $2", &key_id, last_used_at).await?;
             return Ok((Principal::Station { station_id, key_id }, None));
         }
+        let idle = i64::try_from(SESSION_IDLE.as_millis()).unwrap_or(i64::MAX / 2);
+        let now = now_ms();
         let row = sqlx::query(
-            "SELECT u.name, u.role, s.expires_at FROM sessions s JOIN users u ON u.name = s.user_name \
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
+            "SELECT u.name, u.role, s.expires_at, COALESCE(s.last_used_at, s.created_at) AS used_at \
+             FROM sessions s JOIN users u ON u.name = s.user_name \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND COALESCE(s.last_used_at, s.created_at) > $3 \
+             AND u.disabled_at IS NULL",
         )
-        .bind(hash)
-        .bind(now_ms())
+        .bind(&hash)
+        .bind(now)
+        .bind(now - idle)
         .fetch_optional(self.store.pool())
         .await
         .map_err(self.store.error())?
         .ok_or(AccountError::BadCredentials)?;
         let role: String = row.try_get("role").map_err(self.store.error())?;
         let officer = Officer { name: row.try_get("name").map_err(self.store.error())?, role: parse_role(&role)? };
+        let used_at: i64 = row.try_get("used_at").map_err(self.store.error())?;
+        self.note_use("UPDATE sessions SET last_used_at = $1 WHERE token_hash = $2", &hash, Some(used_at)).await?;
         Ok((Principal::User(officer), Some(row.try_get("expires_at").map_err(self.store.error())?)))
+    }
+
+    /// Writes the time of a use with `update` (`$1` the time, `$2` the row's key) unless the
+    /// last one written is less than [`USE_RESOLUTION_MS`] old.
+    async fn note_use(&self, update: &str, key: &str, last_used_at: Option<i64>) -> Result<(), AccountError> {
+        let now = now_ms();
+        if last_used_at.is_none_or(|at| now - at >= USE_RESOLUTION_MS) {
+            sqlx::query(update).bind(now).bind(key).execute(self.store.pool()).await.map_err(self.store.error())?;
+        }
+        Ok(())
     }
 }
 
@@ -502,6 +514,40 @@ mod tests {
             .unwrap();
         let (stored, decoy) = (PasswordHash::new(&stored).unwrap(), PasswordHash::new(decoy_hash().unwrap()).unwrap());
         assert_eq!((decoy.algorithm, decoy.version, &decoy.params), (stored.algorithm, stored.version, &stored.params));
+    }
+
+    #[tokio::test]
+    async fn sessions_end_when_unused_for_the_idle_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(&dir.path().join("db.sqlite")).await.unwrap();
+        let accounts = Accounts::new(store.clone());
+        accounts.add_user("ana", Role::Officer, "correct horse battery").await.unwrap();
+        let token = accounts.login("ana", "correct horse battery").await.unwrap().token;
+        let idle = i64::try_from(SESSION_IDLE.as_millis()).unwrap();
+        let set_times = |created_ago: i64, used_ago: i64| {
+            let pool = store.pool().clone();
+            async move {
+                sqlx::query("UPDATE sessions SET created_at = $1, last_used_at = $2")
+                    .bind(now_ms() - created_ago)
+                    .bind(now_ms() - used_ago)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+        };
+        let last_used = || async { sqlx::query_scalar::<_, i64>("SELECT last_used_at FROM sessions").fetch_one(store.pool()).await.unwrap() };
+
+        // Opened long ago, used two minutes ago: valid, and this use is written down.
+        set_times(2 * idle, 120_000).await;
+        accounts.authenticate(&token).await.unwrap();
+        assert!(now_ms() - last_used().await < 10_000);
+        // Used again within the minute: not written again.
+        set_times(2 * idle, 30_000).await;
+        accounts.authenticate(&token).await.unwrap();
+        assert!(now_ms() - last_used().await >= 30_000);
+        // Unused for longer than the limit: refused, though hours from its expiry.
+        set_times(2 * idle, idle + 1_000).await;
+        assert!(matches!(accounts.authenticate(&token).await, Err(AccountError::BadCredentials)));
     }
 
     #[tokio::test]

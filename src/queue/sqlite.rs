@@ -51,6 +51,7 @@ impl Backend for Sqlite {
             (7, include_str!("migrations/sqlite/0007_account_log.sql")),
             (8, include_str!("migrations/sqlite/0008_scan_containers.sql")),
             (9, include_str!("migrations/common/0009_key_last_used.sql")),
+            (10, include_str!("migrations/common/0010_session_last_used.sql")),
         ]
     }
 
