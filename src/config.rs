@@ -120,6 +120,24 @@ impl ConfigFile {
             return Ok(Self::default());
         };
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("invalid configuration in {}", path.display()))
+        let config: Self = toml::from_str(&text).with_context(|| format!("invalid configuration in {}", path.display()))?;
+        config.triage.check().map_err(|e| anyhow::anyhow!("invalid configuration in {}: {e}", path.display()))?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_random_selection_share_outside_0_to_1_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scantriage.toml");
+        std::fs::write(&path, "[triage]\nrandom_selection = 0.02\n").unwrap();
+        assert_eq!(ConfigFile::load(Some(&path)).unwrap().triage.random_selection, 0.02);
+        std::fs::write(&path, "[triage]\nrandom_selection = 2.0\n").unwrap();
+        let error = format!("{:#}", ConfigFile::load(Some(&path)).unwrap_err());
+        assert!(error.contains("random_selection is a share from 0 to 1, not 2"), "{error}");
     }
 }

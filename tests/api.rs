@@ -315,6 +315,29 @@ async fn no_anonymous_access_and_least_privilege() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// With random selection at its maximum every scan that would be released goes to the red
+/// lane, saying why; flagged scans keep their own reasons.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn released_scans_are_selected_at_random_for_inspection() {
+    let mut config = ConfigFile::default();
+    config.triage.random_selection = 1.0;
+    let server = &TestServer::start(config);
+    let mut verdicts = HashMap::new();
+    for sample in ["SIM-67-000002", "SIM-6b-000006"] {
+        let (metadata, high, low) = sample_parts(sample);
+        let key = server.station_key(&station_of(&metadata)).await;
+        let (status, scan) = upload(server, &key, &metadata, &high, low.as_deref(), "?wait=30").await;
+        assert_eq!(status, StatusCode::OK, "{sample}: {scan}");
+        verdicts.insert(sample, scan);
+    }
+    let honest = &verdicts["SIM-67-000002"];
+    assert_eq!((honest["lane"].as_str(), honest["state"].as_str()), (Some("red"), Some("queued")), "{honest}");
+    assert_eq!(reasons(honest), ["random_selection"], "{honest}");
+    assert!(honest["verdict"]["reasons"][0]["sentence"].as_str().unwrap().contains("100.0 %"), "{honest}");
+    let flagged = &verdicts["SIM-6b-000006"];
+    assert!(!reasons(flagged).contains(&"random_selection") && reasons(flagged).contains(&"declared_empty_but_loaded"), "{flagged}");
+}
+
 /// A session unused for the idle limit ends on the server, whatever the console that opened it
 /// does; one in use lives on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

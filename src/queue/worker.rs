@@ -18,7 +18,7 @@ use crate::ingest::ScanMetadata;
 use crate::ingest::images::ImageStore;
 use crate::metrics::Metrics;
 use crate::taxonomy::Taxonomy;
-use crate::triage::{TriageConfig, triage};
+use crate::triage::{TriageConfig, select_at_random, triage};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -201,7 +201,8 @@ impl Analyst {
 
     async fn triage_and_route(&self, scan_id: &str, analysis: &Analysis, metadata: &ScanMetadata) {
         let triaging = Instant::now();
-        let verdict = triage(analysis, metadata, &self.taxonomy, &self.triage);
+        let mut verdict = triage(analysis, metadata, &self.taxonomy, &self.triage);
+        select_at_random(&mut verdict, self.triage.random_selection, rand::random());
         self.metrics.observe_stage("triage", triaging.elapsed().as_secs_f64());
         match self.store.route(scan_id, &verdict).await {
             Ok(state) => {

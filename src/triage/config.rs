@@ -27,6 +27,21 @@ pub struct TriageConfig {
     /// Scores from which a scan goes to the yellow and the red lane.
     pub yellow_from: u32,
     pub red_from: u32,
+    /// Share of the scans that would be released (green lane) that go to the red lane instead,
+    /// chosen at random: the hit rate of their inspections measures what the checks miss, and
+    /// nobody can tell beforehand which scans they will be. 0 (none) unless configured; the
+    /// rate is the customs administration's to set.
+    pub random_selection: f64,
+}
+
+impl TriageConfig {
+    /// Values no deployment can mean.
+    pub fn check(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.random_selection) {
+            return Err(format!("[triage] random_selection is a share from 0 to 1, not {}", self.random_selection));
+        }
+        Ok(())
+    }
 }
 
 /// Goods that draw attention whatever the declaration says.
@@ -77,6 +92,7 @@ impl Default for TriageConfig {
             points: Points::default(),
             yellow_from: 30,
             red_from: 60,
+            random_selection: 0.0,
         }
     }
 }

@@ -1,12 +1,15 @@
 //! Fourth step of a scan's journey: what the models saw against what was declared. Every
 //! mismatch becomes a [`Reason`] with a stable code, a sentence for the officer and its
-//! evidence; the reasons add up to a risk score and a lane.
+//! evidence; the reasons add up to a risk score and a lane. A share of the scans it would
+//! release can be sent to inspection at random ([`select_at_random`]).
 
 mod compare;
 mod config;
+mod random_selection;
 
 pub use compare::triage;
 pub use config::{HighRiskRule, TriageConfig};
+pub use random_selection::select_at_random;
 
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +24,8 @@ pub enum ReasonCode {
     Concealment,
     HighRiskGoods,
     UnknownHsCode,
+    /// Nothing against the declaration: chosen at random for inspection (`random_selection`).
+    RandomSelection,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
