@@ -143,6 +143,10 @@ async fn scenario_scans_land_in_their_lanes_and_officers_work_them() {
 
     let stats: Value = get(server, &ana, "/api/v1/stats").await.json().await.unwrap();
     assert_eq!(stats["by_state"]["closed"], 1, "{stats}");
+    assert!(!reasons(&claimed).is_empty(), "{claimed}");
+    for code in reasons(&claimed) {
+        assert_eq!(stats["outcomes_by_reason"][code], json!({ "seizure": 1 }), "a hit for each of its reasons: {stats}");
+    }
 
     // Supervisors hand scans to officers, and only to users who exist.
     let next = entries[1]["id"].as_str().unwrap();
@@ -336,6 +340,20 @@ async fn released_scans_are_selected_at_random_for_inspection() {
     assert!(honest["verdict"]["reasons"][0]["sentence"].as_str().unwrap().contains("100.0 %"), "{honest}");
     let flagged = &verdicts["SIM-6b-000006"];
     assert!(!reasons(flagged).contains(&"random_selection") && reasons(flagged).contains(&"declared_empty_but_loaded"), "{flagged}");
+
+    // Its inspection's outcome is counted apart from the rules' hits.
+    let ana = server.sign_in("ana-random", Role::Officer).await;
+    let id = honest["id"].as_str().unwrap();
+    for (path, body) in [
+        ("claim", json!({})),
+        ("decision", json!({ "decision": "physical_inspection_ordered", "notes": "" })),
+        ("outcome", json!({ "outcome": "nothing_found" })),
+    ] {
+        let (status, answer) = post(server, &ana, &format!("/api/v1/scans/{id}/{path}"), body).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {answer}");
+    }
+    let stats: Value = get(server, &ana, "/api/v1/stats").await.json().await.unwrap();
+    assert_eq!(stats["outcomes_by_reason"], json!({ "random_selection": { "nothing_found": 1 } }), "{stats}");
 }
 
 /// A session unused for the idle limit ends on the server, whatever the console that opened it

@@ -1,12 +1,14 @@
 // The shift's counts as the server keeps them (GET /api/v1/stats): scans by state and lane, the
-// last days and each station. Fetched each time the panel opens, so it is never stale.
+// last days and each station, and inspection outcomes by reason. Fetched each time the panel
+// opens, so it is never stale.
 
 import * as api from "./api.js";
-import { $, h, words } from "./dom.js";
+import { $, h, percent, words } from "./dom.js";
 
 const LANES = ["red", "yellow", "green", "none"];
 const LANE_HEADS = ["red", "yellow", "green", "no lane"];
 const DAYS_SHOWN = 7;
+const OUTCOMES = ["nothing_found", "irregularity", "seizure"];
 
 function table(caption, head, rows) {
   return h("table", {},
@@ -29,6 +31,12 @@ function render(stats) {
     table(`Received in the last ${DAYS_SHOWN} days`, ["Day (UTC)", ...LANE_HEADS], days.map((day) => [day, ...perLane(stats.by_day[day])])),
     table("Received by station", ["Station", ...LANE_HEADS],
       Object.entries(stats.by_station).map(([station, counts]) => [station, ...perLane(counts)])),
+    // A hit: something found. Random selections' hit rate estimates what the rules miss.
+    table("Inspection outcomes by reason", ["Reason", ...OUTCOMES.map(words), "Hit rate"],
+      Object.entries(stats.outcomes_by_reason).map(([reason, counts]) => {
+        const [nothing, irregularity, seizure] = OUTCOMES.map((outcome) => counts[outcome] ?? 0);
+        return [words(reason), nothing, irregularity, seizure, percent((irregularity + seizure) / (nothing + irregularity + seizure))];
+      })),
   ];
 }
 

@@ -220,13 +220,17 @@ impl QueueFilter {
     }
 }
 
-/// Counts for supervisors: by state; by lane and state; by station and lane; by day and lane.
+/// Counts for supervisors: by state; by lane and state; by station and lane; by day and lane;
+/// inspection outcomes by triage reason.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct QueueStats {
     pub by_state: std::collections::BTreeMap<String, i64>,
     pub by_lane: std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>>,
     pub by_station: std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>>,
     pub by_day: std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>>,
+    /// Scans with an outcome recorded, by each reason of their verdict (`none`: no reason) and
+    /// outcome: the hit rate of each rule, and with `random_selection` of what the rules miss.
+    pub outcomes_by_reason: std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>>,
 }
 
 /// One audit log line: who did what to a scan, when, and from which state.

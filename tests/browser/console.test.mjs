@@ -371,6 +371,15 @@ test("an officer triages a red scan in the console", { timeout: 240_000 }, async
   const lanes = ["red", "yellow", "green", "none"].map((lane) => String(stats.by_day[today][lane] ?? 0));
   assert.deepEqual((await todayRow.innerText()).split("\t"), [today, ...lanes]);
   assert.match(await page.locator("#stats tbody").first().innerText(), /closed\t1/);
+  // The closed scan's outcome under each of its reasons, with the hit rate.
+  const hits = Object.entries(stats.outcomes_by_reason);
+  assert.ok(hits.length > 0, JSON.stringify(stats));
+  for (const [reason, counts] of hits) {
+    const cells = ["nothing_found", "irregularity", "seizure"].map((outcome) => counts[outcome] ?? 0);
+    const rate = `${Math.round(((cells[1] + cells[2]) / (cells[0] + cells[1] + cells[2])) * 100)} %`;
+    const row = page.locator("#stats tr", { hasText: reason.replaceAll("_", " ") }).last();
+    assert.deepEqual((await row.innerText()).split("\t"), [reason.replaceAll("_", " "), ...cells.map(String), rate]);
+  }
   await shot("09-statistics");
   await page.keyboard.press("Escape");
 

@@ -219,6 +219,23 @@ impl Store {
             let lane: String = row.try_get("lane").map_err(self.error())?;
             *stats.by_day.entry(date).or_default().entry(lane).or_default() += row.try_get::<i64, _>("n").map_err(self.error())?;
         }
+        // Only inspected scans have an outcome: a small share of all, read whole.
+        let outcome_rows = sqlx::query("SELECT verdict, outcome FROM scans WHERE outcome IS NOT NULL")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.error())?;
+        for row in &outcome_rows {
+            let verdict: Option<String> = row.try_get("verdict").map_err(corrupt)?;
+            let verdict: Option<serde_json::Value> = verdict.map(|text| serde_json::from_str(&text)).transpose().map_err(corrupt)?;
+            let outcome: String = row.try_get("outcome").map_err(corrupt)?;
+            let mut reasons = reason_codes(verdict.as_ref());
+            if reasons.is_empty() {
+                reasons.push("none".to_owned());
+            }
+            for reason in reasons {
+                *stats.outcomes_by_reason.entry(reason).or_default().entry(outcome.clone()).or_default() += 1;
+            }
+        }
         Ok(stats)
     }
 
