@@ -74,6 +74,7 @@ pub struct Metrics {
     requests: Histograms<RequestLabels>,
     stages: Histograms<StageLabels>,
     routed: Family<LaneLabels, Counter>,
+    random_selections: Counter,
     early_analyses: Counter,
     passwords: Family<PasswordLabels, Counter>,
     purged_scans: Counter,
@@ -105,6 +106,12 @@ impl Default for Metrics {
             stages.clone(),
         );
         registry.register("scantriage_scans_routed", "Scans triaged into each lane", routed.clone());
+        let random_selections = Counter::default();
+        registry.register(
+            "scantriage_random_selections",
+            "Scans triage would have released, sent to the red lane at random ([triage] random_selection)",
+            random_selections.clone(),
+        );
         let early_analyses = Counter::default();
         registry.register(
             "scantriage_analyses_started_at_upload",
@@ -134,6 +141,7 @@ impl Default for Metrics {
             requests,
             stages,
             routed,
+            random_selections,
             early_analyses,
             passwords,
             purged_scans,
@@ -173,6 +181,10 @@ impl Metrics {
 
     pub fn count_routed(&self, lane: Lane) {
         self.routed.get_or_create(&LaneLabels { lane: lane.as_str() }).inc();
+    }
+
+    pub fn count_random_selection(&self) {
+        self.random_selections.inc();
     }
 
     pub fn count_early_analysis(&self) {

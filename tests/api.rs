@@ -354,6 +354,8 @@ async fn released_scans_are_selected_at_random_for_inspection() {
     }
     let stats: Value = get(server, &ana, "/api/v1/stats").await.json().await.unwrap();
     assert_eq!(stats["outcomes_by_reason"], json!({ "random_selection": { "nothing_found": 1 } }), "{stats}");
+    let metrics = get(server, &ana, "/metrics").await.text().await.unwrap();
+    assert!(metrics.lines().any(|line| line == "scantriage_random_selections_total 1"), "{metrics}");
 }
 
 /// A session unused for the idle limit ends on the server, whatever the console that opened it

@@ -202,7 +202,9 @@ impl Analyst {
     async fn triage_and_route(&self, scan_id: &str, analysis: &Analysis, metadata: &ScanMetadata) {
         let triaging = Instant::now();
         let mut verdict = triage(analysis, metadata, &self.taxonomy, &self.triage);
-        select_at_random(&mut verdict, self.triage.random_selection, rand::random());
+        if select_at_random(&mut verdict, self.triage.random_selection, rand::random()) {
+            self.metrics.count_random_selection();
+        }
         self.metrics.observe_stage("triage", triaging.elapsed().as_secs_f64());
         match self.store.route(scan_id, &verdict).await {
             Ok(state) => {

@@ -8,9 +8,10 @@ use super::{Lane, Reason, ReasonCode, Verdict};
 /// Sends a green-lane verdict to the red lane with a [`ReasonCode::RandomSelection`] reason when
 /// `draw` (uniform in [0, 1), fresh for each scan) falls below `share`. Verdicts already in the
 /// yellow or red lane keep their lane. The risk score is not raised: nothing was found.
-pub fn select_at_random(verdict: &mut Verdict, share: f64, draw: f64) {
+/// Returns whether the verdict was selected.
+pub fn select_at_random(verdict: &mut Verdict, share: f64, draw: f64) -> bool {
     if verdict.lane != Lane::Green || draw >= share {
-        return;
+        return false;
     }
     verdict.lane = Lane::Red;
     verdict.reasons.push(Reason {
@@ -22,6 +23,7 @@ pub fn select_at_random(verdict: &mut Verdict, share: f64, draw: f64) {
         evidence: json!({ "share": share }),
         points: 0,
     });
+    true
 }
 
 #[cfg(test)]
@@ -35,7 +37,7 @@ mod tests {
     #[test]
     fn a_released_scan_is_selected_when_the_draw_is_below_the_share() {
         let mut selected = verdict(Lane::Green);
-        select_at_random(&mut selected, 0.02, 0.019);
+        assert!(select_at_random(&mut selected, 0.02, 0.019));
         assert_eq!(selected.lane, Lane::Red);
         assert_eq!(selected.risk_score, 0);
         assert_eq!(selected.reasons.len(), 1);
@@ -43,7 +45,7 @@ mod tests {
         assert!(selected.reasons[0].sentence.contains("2.0 %"), "{}", selected.reasons[0].sentence);
 
         let mut released = verdict(Lane::Green);
-        select_at_random(&mut released, 0.02, 0.02);
+        assert!(!select_at_random(&mut released, 0.02, 0.02));
         assert_eq!(released, verdict(Lane::Green));
     }
 
@@ -51,11 +53,11 @@ mod tests {
     fn flagged_scans_and_a_zero_share_are_left_alone() {
         for lane in [Lane::Yellow, Lane::Red] {
             let mut flagged = verdict(lane);
-            select_at_random(&mut flagged, 1.0, 0.0);
+            assert!(!select_at_random(&mut flagged, 1.0, 0.0));
             assert_eq!(flagged, verdict(lane));
         }
         let mut released = verdict(Lane::Green);
-        select_at_random(&mut released, 0.0, 0.0);
+        assert!(!select_at_random(&mut released, 0.0, 0.0));
         assert_eq!(released, verdict(Lane::Green));
     }
 }
