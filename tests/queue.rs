@@ -244,11 +244,12 @@ async fn concurrent_claimers_never_share_a_scan(store: Store) {
 
 async fn an_abandoned_claim_lapses(store: Store) {
     let id = routed(&store, "GATE-1", 1, Lane::Red, 80).await;
-    review::act(&store, &officer("ana"), &id, &Action::Claim { lease: Duration::from_millis(50) }).await.unwrap();
+    // Long enough for the two refusals below on a busy 2-core machine (50 ms was not, once).
+    review::act(&store, &officer("ana"), &id, &Action::Claim { lease: Duration::from_millis(1_000) }).await.unwrap();
     let err = review::act(&store, &officer("ben"), &id, &Action::Claim { lease: LEASE }).await.unwrap_err();
     assert!(matches!(err, ReviewError::ClaimedByOther { .. }), "{err}");
     assert!(review::claim_next(&store, &officer("ben"), &QueueFilter::default(), LEASE).await.unwrap().is_none());
-    tokio::time::sleep(Duration::from_millis(80)).await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
     let taken = review::claim_next(&store, &officer("ben"), &QueueFilter::default(), LEASE).await.unwrap().unwrap();
     assert_eq!(taken.id, id);
     assert!(taken.claim.unwrap().until > now_ms());
