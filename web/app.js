@@ -82,6 +82,7 @@ const idle = watchIdle({
     await api.signOut().catch(() => {});
     showSignIn(`You were signed out after ${IDLE_MINUTES} minutes without activity.`);
   },
+  keepAlive: () => checkSession(),
 });
 
 api.onSessionExpired(() => {

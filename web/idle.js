@@ -4,10 +4,21 @@
 
 export const IDLE_MINUTES = 30;
 const CHECK_MS = 30_000;
+// The server too ends a session that no request used for 30 minutes (src/accounts). An officer
+// studying one image can work that long without one, so input calls `keepAlive` (a request)
+// when the last such call is this old.
+const KEEP_ALIVE_MINUTES = 5;
 
-export function watchIdle({ signedIn, signOut }) {
+export function watchIdle({ signedIn, signOut, keepAlive }) {
   let lastInput = Date.now();
-  const seen = () => (lastInput = Date.now());
+  let lastKeepAlive = Date.now();
+  const seen = () => {
+    lastInput = Date.now();
+    if (signedIn() && lastInput - lastKeepAlive > KEEP_ALIVE_MINUTES * 60_000) {
+      lastKeepAlive = lastInput;
+      keepAlive();
+    }
+  };
   for (const type of ["keydown", "pointerdown", "pointermove", "wheel"]) {
     window.addEventListener(type, seen, { capture: true, passive: true });
   }

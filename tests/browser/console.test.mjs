@@ -544,7 +544,10 @@ test("a console left alone signs its officer out", { timeout: 60_000 }, async ()
   await signInPage(left, "ben");
   await until("ben's console", async () => /^ben/.test(await left.locator("#who").innerText()));
   await left.clock.fastForward("25:00");
+  // Input tells the server too that the session is in use, whose own idle limit counts requests.
+  const keptAlive = left.waitForRequest((r) => r.method() === "GET" && new URL(r.url()).pathname === "/api/v1/session");
   await left.mouse.move(200, 200);
+  await keptAlive;
   await left.clock.fastForward("25:00");
   assert.equal(await left.locator("#console").isVisible(), true, "input restarts the count");
   await left.locator("#password-open").click();
