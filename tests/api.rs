@@ -319,6 +319,47 @@ async fn no_anonymous_access_and_least_privilege() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// An event stream is authenticated once, when it connects: it closes once its session ends,
+/// and the streams of sessions still valid go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_streams_close_when_their_session_ends() {
+    let server = &*SERVER;
+    let kept = server.sign_in("vera-stream", Role::Officer).await;
+    let ended = server.sign_in("walt-stream", Role::Officer).await;
+    let mut streams = Vec::new();
+    for token in [&kept, &ended] {
+        let response = get(server, token, "/api/v1/events").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        streams.push(response);
+    }
+    let (mut kept_stream, mut ended_stream) = (streams.remove(0), streams.remove(0));
+
+    let response = client().delete(format!("{}/api/v1/session", server.url)).bearer_auth(&ended).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    // Checked every 10 s.
+    let drained = tokio::time::timeout(std::time::Duration::from_secs(40), async {
+        while ended_stream.chunk().await.unwrap().is_some() {}
+    });
+    assert!(drained.await.is_ok(), "the signed-out session's stream is still open");
+
+    let (metadata, high, low) = sample_parts(SAMPLES[0]);
+    let key = server.station_key(&station_of(&metadata)).await;
+    let (status, _) = upload(server, &key, &metadata, &high, low.as_deref(), "").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        let mut text = String::new();
+        while let Some(chunk) = kept_stream.chunk().await.unwrap() {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            if text.contains("event: scan") {
+                return true;
+            }
+        }
+        false
+    });
+    assert_eq!(heard.await.ok(), Some(true), "the valid session's stream goes on");
+}
+
 /// With random selection at its maximum every scan that would be released goes to the red
 /// lane, saying why; flagged scans keep their own reasons.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -33,6 +33,13 @@ pub enum Principal {
     User(Officer),
 }
 
+/// Whom a valid secret belongs to, and when it was last used (to the minute).
+struct Holder {
+    principal: Principal,
+    session_expires_at: Option<i64>,
+    last_used_at: Option<i64>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Session {
     pub token: String,
@@ -401,8 +408,30 @@ impl Accounts {
         Ok(())
     }
 
-    /// Who a bearer secret (station key or session token) belongs to, with the session's expiry.
+    /// Who a bearer secret (station key or session token) belongs to, with the session's expiry;
+    /// records the use.
     pub async fn authenticate(&self, secret: &str) -> Result<(Principal, Option<i64>), AccountError> {
+        let holder = self.holder(secret).await?;
+        let (update, key) = match &holder.principal {
+            // A station uploading all day writes this 1 440 times.
+            Principal::Station { key_id, .. } => ("UPDATE station_keys SET last_used_at = $1 WHERE id = $2", key_id.clone()),
+            Principal::User(_) => ("UPDATE sessions SET last_used_at = $1 WHERE token_hash = $2", secret_hash(secret)),
+        };
+        self.note_use(update, &key, holder.last_used_at).await?;
+        Ok((holder.principal, holder.session_expires_at))
+    }
+
+    /// Whether a secret still authenticates, without counting this as a use: an open event
+    /// stream asking does not keep an idle session alive.
+    pub async fn is_current(&self, secret: &str) -> Result<bool, AccountError> {
+        match self.holder(secret).await {
+            Ok(_) => Ok(true),
+            Err(AccountError::BadCredentials) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn holder(&self, secret: &str) -> Result<Holder, AccountError> {
         let hash = secret_hash(secret);
         if secret.starts_with(STATION_KEY_PREFIX) {
             let row = sqlx::query("SELECT id, station_id, last_used_at FROM station_keys WHERE key_hash = $1 AND revoked_at IS NULL")
@@ -411,12 +440,14 @@ impl Accounts {
                 .await
                 .map_err(self.store.error())?
                 .ok_or(AccountError::BadCredentials)?;
-            let key_id: String = row.try_get("id").map_err(self.store.error())?;
-            let station_id = row.try_get("station_id").map_err(self.store.error())?;
-            let last_used_at: Option<i64> = row.try_get("last_used_at").map_err(self.store.error())?;
-            // A station uploading all day writes this 1 440 times.
-            self.note_use("UPDATE station_keys SET last_used_at = $1 WHERE id = $2", &key_id, last_used_at).await?;
-            return Ok((Principal::Station { station_id, key_id }, None));
+            return Ok(Holder {
+                principal: Principal::Station {
+                    station_id: row.try_get("station_id").map_err(self.store.error())?,
+                    key_id: row.try_get("id").map_err(self.store.error())?,
+                },
+                session_expires_at: None,
+                last_used_at: row.try_get("last_used_at").map_err(self.store.error())?,
+            });
         }
         let idle = i64::try_from(SESSION_IDLE.as_millis()).unwrap_or(i64::MAX / 2);
         let now = now_ms();
@@ -434,10 +465,11 @@ impl Accounts {
         .map_err(self.store.error())?
         .ok_or(AccountError::BadCredentials)?;
         let role: String = row.try_get("role").map_err(self.store.error())?;
-        let officer = Officer { name: row.try_get("name").map_err(self.store.error())?, role: parse_role(&role)? };
-        let used_at: i64 = row.try_get("used_at").map_err(self.store.error())?;
-        self.note_use("UPDATE sessions SET last_used_at = $1 WHERE token_hash = $2", &hash, Some(used_at)).await?;
-        Ok((Principal::User(officer), Some(row.try_get("expires_at").map_err(self.store.error())?)))
+        Ok(Holder {
+            principal: Principal::User(Officer { name: row.try_get("name").map_err(self.store.error())?, role: parse_role(&role)? }),
+            session_expires_at: Some(row.try_get("expires_at").map_err(self.store.error())?),
+            last_used_at: Some(row.try_get("used_at").map_err(self.store.error())?),
+        })
     }
 
     /// Writes the time of a use with `update` (`$1` the time, `$2` the row's key) unless the
@@ -545,9 +577,14 @@ mod tests {
         set_times(2 * idle, 30_000).await;
         accounts.authenticate(&token).await.unwrap();
         assert!(now_ms() - last_used().await >= 30_000);
+        // Asking whether it is current is not a use.
+        set_times(2 * idle, 120_000).await;
+        assert!(accounts.is_current(&token).await.unwrap());
+        assert!(now_ms() - last_used().await >= 120_000);
         // Unused for longer than the limit: refused, though hours from its expiry.
         set_times(2 * idle, idle + 1_000).await;
         assert!(matches!(accounts.authenticate(&token).await, Err(AccountError::BadCredentials)));
+        assert!(!accounts.is_current(&token).await.unwrap());
     }
 
     #[tokio::test]

@@ -1,13 +1,15 @@
 //! Identity as extractors: a handler that takes an [`Officer`] or a [`Station`] cannot be
 //! reached without one.
 
+use std::time::Duration;
+
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::accounts::{AccountError, Principal};
+use crate::accounts::{AccountError, Accounts, Principal};
 use crate::review::{Officer, Role};
 
 /// The session cookie the console signs in with.
@@ -101,6 +103,27 @@ impl FromRequestParts<AppState> for OfficerCaller {
         match Caller::from_request_parts(parts, state).await?.principal {
             Principal::User(officer) => Ok(Self(officer)),
             Principal::Station { .. } => Err(ApiError::forbidden("this needs an officer's session, not a station key")),
+        }
+    }
+}
+
+/// How often an open event stream checks that its session is still valid: a stream is
+/// authenticated once, when it connects, and may stay open for hours.
+pub const STREAM_SESSION_RECHECK: Duration = Duration::from_secs(10);
+
+/// Completes once `secret` no longer authenticates (signed out, expired, idle, user disabled).
+/// The checks do not count as uses. A failing database is not taken for an ended session.
+pub async fn session_ended(accounts: Accounts, secret: String) {
+    let mut checks = tokio::time::interval_at(tokio::time::Instant::now() + STREAM_SESSION_RECHECK, STREAM_SESSION_RECHECK);
+    loop {
+        checks.tick().await;
+        match accounts.is_current(&secret).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!("event stream closed: its session ended");
+                return;
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot check an event stream's session; keeping it open"),
         }
     }
 }

@@ -16,7 +16,7 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::AppState;
-use super::auth::{OfficerCaller, SupervisorCaller};
+use super::auth::{Caller, OfficerCaller, SupervisorCaller, session_ended};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery};
 use super::scans::{ScanView, scan_view};
@@ -266,12 +266,15 @@ pub async fn export_outcomes(
     Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response())
 }
 
-/// Server-sent events: `scan` with `{scan_id, state}` whenever a scan settles or changes.
+/// Server-sent events: `scan` with `{scan_id, state}` whenever a scan settles or changes. The
+/// stream ends within 10 s of its session ending (signed out, expired, unused for 30 minutes, or
+/// the user disabled).
 #[utoipa::path(get, path = "/api/v1/events", tag = "queue", security(("bearer" = [])), 
     responses((status = 200, content_type = "text/event-stream"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn events(
     State(app): State<AppState>,
     _officer: OfficerCaller,
+    caller: Caller,
 ) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
     let stream = BroadcastStream::new(app.events.subscribe()).map(|event| {
         Ok(match event {
@@ -280,5 +283,6 @@ pub async fn events(
             Err(_) => Event::default().event("resync").data("{}"),
         })
     });
+    let stream = futures_util::StreamExt::take_until(stream, session_ended(app.accounts.clone(), caller.secret));
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
