@@ -154,14 +154,15 @@ def detection(split: dict, peak: np.ndarray, threshold: float) -> dict:
     }
 
 
-def fit(seed: int = SEED, threads: int = 2) -> tuple[DefectSegmenter, int]:
+def fit(seed: int = SEED, threads: int = 2, data: dict | None = None) -> tuple[DefectSegmenter, int]:
     """The trained network and the number of honest train tiles it learned from. `threads`: 2,
-    unlike the classifier's, as these convs gain from a second core; 1 to train two at once."""
+    unlike the classifier's, as these convs gain from a second core; 1 to train two at once.
+    `data`: `tiles` and `honest` to learn from instead of the train split's."""
     torch.set_flush_denormal(True)  # denormals slow CPU training down tenfold
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     rng, gen = np.random.default_rng(seed), torch.Generator().manual_seed(seed)
-    data = load_split("train")
+    data = load_split("train") if data is None else data
     # Indices of the honest tiles rather than a copy of them: the train split's tiles are over 5 GB.
     honest = np.flatnonzero(data["honest"])
     net = DefectSegmenter()
