@@ -124,7 +124,7 @@ impl Service {
         let address = listener.local_addr()?;
         tracing::info!("listening on http://{address}; the officers' console is at http://{address}/");
         api::serve(listener, self.state, shutdown).await?;
-        tracing::info!("no longer accepting requests; letting the analyses in progress finish");
+        tracing::info!("requests finished; letting the analyses in progress finish");
         self.workers.shutdown().await;
         if let Some(retention) = self.retention {
             retention.shutdown().await;

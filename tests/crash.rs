@@ -13,7 +13,8 @@ use reqwest::StatusCode;
 use scantriage::queue::{ScanState, Store};
 use serde_json::{Value, json};
 use sqlx::{Connection, Row};
-use support::server::{client, form, sample_parts};
+use scantriage::review::Role;
+use support::server::{PASSWORD, client, form, sample_parts};
 
 const UPLOADS: usize = 24;
 const KILL_AFTER_ACKS: usize = 8;
@@ -124,7 +125,13 @@ async fn every_acknowledged_scan_survives_a_kill_with_exactly_one_analysis() {
         assert!(started.elapsed() < Duration::from_secs(180), "scans still unsettled: {counts:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    // SIGTERM: a graceful stop, exit status 0.
+    // SIGTERM: a graceful stop, exit status 0, though an officer's console is listening to the
+    // event stream, a response that never ends by itself.
+    let accounts = scantriage::accounts::Accounts::new(store.clone());
+    accounts.add_user("crash-officer", Role::Officer, PASSWORD).await.unwrap();
+    let session = accounts.login("crash-officer", PASSWORD).await.unwrap();
+    let events = client().get(format!("{url}/api/v1/events")).bearer_auth(&session.token).send().await.unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
     let terminated = Command::new("kill").args(["-TERM", &service.id().to_string()]).status().unwrap();
     assert!(terminated.success());
     let started = Instant::now();
@@ -136,6 +143,7 @@ async fn every_acknowledged_scan_survives_a_kill_with_exactly_one_analysis() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "graceful stop: {status}");
+    drop(events);
 
     let counts = store.counts_by_state().await.unwrap();
     let total: i64 = counts.iter().map(|(_, n)| n).sum();

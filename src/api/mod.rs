@@ -20,7 +20,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use tokio::net::TcpListener;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
@@ -78,6 +78,9 @@ pub struct AppInner {
     services: Services,
     uploads: rate_limit::Limiter,
     sign_ins: rate_limit::Limiter,
+    /// Set once the service stops: responses that never end by themselves (event streams) end
+    /// then, or the graceful stop would wait for their clients to leave.
+    stopping: watch::Sender<bool>,
 }
 
 impl std::ops::Deref for AppState {
@@ -92,7 +95,16 @@ impl AppState {
     pub fn new(services: Services) -> Self {
         let uploads = rate_limit::Limiter::new(services.config.upload_rate);
         let sign_ins = rate_limit::Limiter::new(session::SIGN_IN_RATE);
-        Self(Arc::new(AppInner { services, uploads, sign_ins }))
+        Self(Arc::new(AppInner { services, uploads, sign_ins, stopping: watch::Sender::new(false) }))
+    }
+
+    /// Completes once the service has begun to stop.
+    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + use<> {
+        let mut stopping = self.0.stopping.subscribe();
+        async move {
+            // An error means the state was dropped, which only happens once serving ended.
+            let _ = stopping.wait_for(|stopping| *stopping).await;
+        }
     }
 
     fn upload_limiter(&self) -> &rate_limit::Limiter {
@@ -211,5 +223,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let app = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        tracing::info!("stopping: no new requests; ending event streams, finishing the requests in flight");
+        app.0.stopping.send_replace(true);
+    };
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }

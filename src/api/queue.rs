@@ -268,7 +268,7 @@ pub async fn export_outcomes(
 
 /// Server-sent events: `scan` with `{scan_id, state}` whenever a scan settles or changes. The
 /// stream ends within 10 s of its session ending (signed out, expired, unused for 30 minutes, or
-/// the user disabled).
+/// the user disabled), and when the service stops.
 #[utoipa::path(get, path = "/api/v1/events", tag = "queue", security(("bearer" = [])), 
     responses((status = 200, content_type = "text/event-stream"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn events(
@@ -283,6 +283,13 @@ pub async fn events(
             Err(_) => Event::default().event("resync").data("{}"),
         })
     });
-    let stream = futures_util::StreamExt::take_until(stream, session_ended(app.accounts.clone(), caller.secret));
+    let (session, stopping) = (session_ended(app.accounts.clone(), caller.secret), app.stopping());
+    let ended = async move {
+        tokio::select! {
+            () = session => {}
+            () = stopping => {}
+        }
+    };
+    let stream = futures_util::StreamExt::take_until(stream, ended);
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
