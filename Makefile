@@ -11,9 +11,11 @@ run: ort
 
 ## Every test: unit, integration, and the benches once each in test mode. The storage tests
 ## also run against a throwaway PostgreSQL server, the console's test in headless Chromium
-## (both installed from Debian's packages if missing).
+## (both installed from Debian's packages if missing), the training code's tests in a venv
+## with numpy and Pillow (no torch: CI never trains).
 test: ort
 	./scripts/with-postgres.sh $(CARGO) test --all-targets
+	./scripts/training-tests.sh
 	SCANTRIAGE_BIN=target/debug/scantriage ./scripts/browser-test.sh
 
 ## Regenerate the committed samples and their previews (see samples/README.md).

@@ -269,6 +269,49 @@ fn channels_follow_the_spec() {
     assert!(c(steel_high, None).index_axis(Axis(1), 1).iter().all(|&v| v == 0.0));
 }
 
+/// Tiles of a committed dual-energy sample over its container's interior, at a few origins, are
+/// what `tests/fixtures/preprocessing/` holds (`tiles.json`: the origins; `tiles.f32`: the tiles,
+/// little-endian f32 [n, 2, 64, 64]). training/tests/test_preprocess.py checks the training
+/// code's tiles against the same files: the models learn from what the service will give them.
+/// After a deliberate change to PREPROCESSING SPEC v1, regenerate them with
+/// `SCANTRIAGE_UPDATE_GOLDEN=1 cargo test --test imaging tiles_match` and retrain.
+#[test]
+fn tiles_match_the_fixture_that_the_training_code_is_checked_against() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("samples/SIM-65-000000");
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    let images = decode_scan(&read("high.png"), Some(&read("low.png")), &Limits::default()).unwrap();
+    let truth: GroundTruth = serde_json::from_slice(&read("truth.json")).unwrap();
+    let tiles = Preprocessing::default().tiles(&Attenuation::new(&images, 5.0), &[truth.containers[0].interior]);
+    let n = tiles.origins.len();
+    // The first tile, one inside, and the last (aligned to the interior's far corner).
+    let picked = [0, n / 2 + 3, n - 1];
+    let origins: Vec<[u32; 2]> = picked.iter().map(|&i| [tiles.origins[i].y, tiles.origins[i].x]).collect();
+    let values: Vec<f32> = picked.iter().flat_map(|&i| tiles.data.index_axis(Axis(0), i).iter().copied().collect::<Vec<_>>()).collect();
+
+    let fixture = root.join("tests/fixtures/preprocessing");
+    let meta = serde_json::json!({
+        "sample": "samples/SIM-65-000000",
+        "interior": truth.containers[0].interior,
+        "tiles_in_interior": n,
+        "picked": picked,
+        "origins_yx": origins,
+    });
+    if std::env::var_os("SCANTRIAGE_UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(&fixture).unwrap();
+        std::fs::write(fixture.join("tiles.json"), serde_json::to_string_pretty(&meta).unwrap() + "\n").unwrap();
+        std::fs::write(fixture.join("tiles.f32"), values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+    }
+    let expected_meta: serde_json::Value = serde_json::from_slice(&std::fs::read(fixture.join("tiles.json")).unwrap()).unwrap();
+    assert_eq!(meta, expected_meta, "the interior or the tile origins moved");
+    let expected: Vec<f32> =
+        std::fs::read(fixture.join("tiles.f32")).unwrap().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    assert_eq!(values.len(), expected.len());
+    let worst = values.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(worst <= 1e-6, "tiles differ from the fixture by up to {worst}");
+    assert!(values.iter().any(|v| *v < 0.0) && values.iter().any(|v| *v > 0.5), "the tiles see goods in both channels");
+}
+
 fn simulated(goods: Goods, index: u64) -> SimulatedScan {
     let options = SimOptions {
         seed: 1000,
