@@ -41,6 +41,14 @@ async fn post(server: &TestServer, token: &str, path: &str, body: Value) -> (Sta
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// An upload's status, `Retry-After` and body, for uploads the service refuses.
+async fn refused_upload(server: &TestServer, key: &str, metadata: &Value, high: &[u8], low: Option<&[u8]>) -> (StatusCode, Option<String>, Value) {
+    let response =
+        client().post(format!("{}/api/v1/scans", server.url)).bearer_auth(key).multipart(form(metadata, high, low)).send().await.unwrap();
+    let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+    (response.status(), retry_after, response.json().await.unwrap_or(Value::Null))
+}
+
 fn reasons(scan: &Value) -> Vec<&str> {
     scan["verdict"]["reasons"].as_array().map_or(vec![], |r| r.iter().filter_map(|r| r["code"].as_str()).collect())
 }
@@ -358,6 +366,28 @@ async fn event_streams_close_when_their_session_ends() {
         false
     });
     assert_eq!(heard.await.ok(), Some(true), "the valid session's stream goes on");
+}
+
+/// While the database cannot take a write (here another process holds SQLite's write lock past
+/// the service's 10 s busy wait; on PostgreSQL a server restarting), uploads are answered 503
+/// with a time to retry, which the station agent does, and nothing is stored; then they work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_database_answers_503_and_the_retry_is_stored() {
+    let server = TestServer::start(ConfigFile::default());
+    let (metadata, high, low) = sample_parts(SAMPLES[0]);
+    let key = server.station_key(&station_of(&metadata)).await;
+    let mut holder = sqlx::AnyConnection::connect(&server.database_url).await.unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut holder).await.unwrap();
+
+    let (status, retry_after, body) = refused_upload(&server, &key, &metadata, &high, low.as_deref()).await;
+    assert_eq!((status, retry_after.as_deref()), (StatusCode::SERVICE_UNAVAILABLE, Some("5")));
+    assert_eq!(body["error"]["code"], "database_unavailable", "{body}");
+    sqlx::raw_sql("ROLLBACK").execute(&mut holder).await.unwrap();
+
+    let scans: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM scans").fetch_one(&mut holder).await.unwrap();
+    assert_eq!(scans, 0);
+    let (status, body) = upload(&server, &key, &metadata, &high, low.as_deref(), "").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
 }
 
 /// With random selection at its maximum every scan that would be released goes to the red
@@ -809,16 +839,8 @@ async fn a_full_image_store_refuses_uploads_with_507_and_stores_nothing() {
     let server = TestServer::start(full);
     let (metadata, high, low) = sample_parts("SIM-68-000003");
     let key = server.station_key(&station_of(&metadata)).await;
-    let response = client()
-        .post(format!("{}/api/v1/scans", server.url))
-        .bearer_auth(&key)
-        .multipart(form(&metadata, &high, low.as_deref()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::INSUFFICIENT_STORAGE);
-    assert_eq!(response.headers()["retry-after"], "60");
-    let body: Value = response.json().await.unwrap();
+    let (status, retry_after, body) = refused_upload(&server, &key, &metadata, &high, low.as_deref()).await;
+    assert_eq!((status, retry_after.as_deref()), (StatusCode::INSUFFICIENT_STORAGE, Some("60")));
     assert_eq!(body["error"]["code"], "storage_full", "{body}");
     assert!(!body["error"]["message"].as_str().unwrap().contains('/'), "no server paths in the answer: {body}");
 

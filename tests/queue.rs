@@ -538,6 +538,20 @@ async fn postgresql_is_backed_up_with_its_own_tools() {
     assert!(error.to_string().contains("pg_dump"), "{error}");
 }
 
+/// A real PostgreSQL refusal: the server ends the connection (`57P01`, as when it shuts down).
+/// Requests that meet it are answered 503 with a time to retry, not 500.
+#[tokio::test]
+async fn a_postgresql_server_going_away_is_told_apart_from_a_failure() {
+    let (_store, url) = support::postgres_store().await;
+    let mut connection = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let source = sqlx::query("SELECT pg_terminate_backend(pg_backend_pid())").execute(&mut connection).await.unwrap_err();
+    let error = StoreError::Database { backend: "postgresql", source };
+    assert!(error.is_unavailable(), "{error}");
+    let mut connection = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let source = sqlx::query("SELECT * FROM no_such_table").execute(&mut connection).await.unwrap_err();
+    assert!(!StoreError::Database { backend: "postgresql", source }.is_unavailable());
+}
+
 #[tokio::test]
 async fn unsupported_urls_are_refused_with_the_forms_that_work() {
     let err = Store::open("mysql://localhost/x").await.unwrap_err();

@@ -17,6 +17,8 @@ use crate::review::ReviewError;
 /// Freeing disk space takes an operator: stations retrying every few seconds would only add
 /// to the log.
 const STORAGE_FULL_RETRY_SECONDS: u64 = 60;
+/// A database restarting or failing over is back within seconds.
+const DATABASE_UNAVAILABLE_RETRY_SECONDS: u64 = 5;
 
 /// An error answer: status, stable machine code, sentence, and optional details.
 #[derive(Debug)]
@@ -153,6 +155,15 @@ impl From<StoreError> for ApiError {
             tracing::error!(%error, "request refused: the database has no disk space");
             return Self::new(StatusCode::INSUFFICIENT_STORAGE, "storage_full", "the service's database has no room; nothing was stored")
                 .retry_after(STORAGE_FULL_RETRY_SECONDS);
+        }
+        if error.is_unavailable() {
+            tracing::error!(%error, "request refused: the database is unavailable");
+            return Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "the service's database cannot be reached or is busy; nothing was stored, try again",
+            )
+            .retry_after(DATABASE_UNAVAILABLE_RETRY_SECONDS);
         }
         Self::internal(&error)
     }

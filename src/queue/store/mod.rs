@@ -52,6 +52,26 @@ impl StoreError {
             _ => false,
         }
     }
+
+    /// Whether the database could not do the work now but may shortly: unreachable, the
+    /// connection lost, no connection free within the pool's wait, PostgreSQL refusing
+    /// connections (starting up, shutting down, too many) or SQLite still locked by another
+    /// writer after its busy wait. Nothing of the failed transaction was written.
+    pub fn is_unavailable(&self) -> bool {
+        let Self::Database { backend, source } = self else {
+            return false;
+        };
+        match source {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+            sqlx::Error::Database(error) => match (*backend, error.code().as_deref()) {
+                // Class 08: connection exceptions; 57P01-03: shutting down, crashed, starting up.
+                ("postgresql", Some(code)) => code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300"),
+                ("sqlite", Some(code)) => code.parse::<i32>().is_ok_and(|code| code & 0xff == 5),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
 }
 
 /// Every column of `scans` a [`ScanRecord`] is read from.
@@ -379,6 +399,28 @@ mod tests {
 
         let other = sqlx::query("SELECT * FROM no_such_table").execute(&mut *connection).await.map_err(store.error()).unwrap_err();
         assert!(!other.is_disk_full(), "{other}");
+        assert!(!other.is_unavailable(), "{other}");
         assert_eq!(crate::api::ApiError::from(other).status.as_u16(), 500);
+    }
+
+    /// A real `SQLITE_BUSY`: another connection holds the write lock past the busy wait.
+    #[tokio::test]
+    async fn a_locked_or_unreachable_database_is_answered_503() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("locked.db");
+        let store = Store::open_sqlite(&path).await.unwrap();
+        let mut holder = <sqlx::AnyConnection as Connection>::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+        sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut holder).await.unwrap();
+        let mut connection = store.pool().acquire().await.unwrap();
+        sqlx::raw_sql("PRAGMA busy_timeout = 0").execute(&mut *connection).await.unwrap();
+        let locked = sqlx::query("DELETE FROM scans").execute(&mut *connection).await.map_err(store.error()).unwrap_err();
+        assert!(locked.is_unavailable(), "{locked}");
+        let answer = crate::api::ApiError::from(locked);
+        assert_eq!((answer.status.as_u16(), answer.code, answer.retry_after_seconds), (503, "database_unavailable", Some(5)));
+
+        for source in [sqlx::Error::PoolTimedOut, sqlx::Error::Io(std::io::ErrorKind::ConnectionRefused.into())] {
+            assert!(StoreError::Database { backend: "postgresql", source }.is_unavailable());
+        }
+        assert!(!StoreError::Database { backend: "postgresql", source: sqlx::Error::RowNotFound }.is_unavailable());
     }
 }
