@@ -1,7 +1,7 @@
 //! The service's configuration as one value: a TOML file, overridden by command-line flags
 //! and their environment variables, over defaults good enough to run with none.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -29,6 +29,9 @@ pub struct ServerSection {
     pub max_wait_seconds: u64,
     pub uploads_per_minute_per_station: u32,
     pub upload_burst_per_station: u32,
+    /// Reverse proxies in front of the service: for requests from them the client is the
+    /// address they append to `X-Forwarded-For`, not the proxy.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for ServerSection {
@@ -39,6 +42,7 @@ impl Default for ServerSection {
             max_wait_seconds: 30,
             uploads_per_minute_per_station: 600,
             upload_burst_per_station: 60,
+            trusted_proxies: Vec::new(),
         }
     }
 }

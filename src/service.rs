@@ -105,6 +105,7 @@ impl Service {
                     per_minute: server.uploads_per_minute_per_station,
                     burst: server.upload_burst_per_station,
                 },
+                trusted_proxies: server.trusted_proxies.clone(),
             },
         };
         Ok(Self { state: AppState::new(services), workers, retention })

@@ -455,6 +455,32 @@ async fn sessions_unused_for_the_idle_limit_end() {
     assert_eq!(get(server, &busy, "/api/v1/queue").await.status(), StatusCode::OK);
 }
 
+/// Trying a password against many names is cut short by address: after 30 failed sign-ins
+/// from one client every sign-in from it waits, the right password too, while other clients
+/// behind the same trusted reverse proxy sign in as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_sign_ins_are_limited_by_client_address() {
+    let mut behind_proxy = ConfigFile::default();
+    behind_proxy.server.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    let server = TestServer::start(behind_proxy);
+    server.accounts().await.add_user("sam-sprayed", Role::Officer, support::server::PASSWORD).await.unwrap();
+    let sign_in = |from: &'static str, name: String, password: &'static str| {
+        let request = client().post(format!("{}/api/v1/session", server.url)).json(&json!({ "name": name, "password": password }));
+        let request = if from.is_empty() { request } else { request.header("x-forwarded-for", from) };
+        async move { request.send().await.unwrap() }
+    };
+    for n in 0..30 {
+        let response = sign_in("203.0.113.5", format!("name-{n}"), "summer2026!!").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    let response = sign_in("203.0.113.5", "sam-sprayed".into(), support::server::PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(response.json::<Value>().await.unwrap()["error"]["code"], "too_many_attempts");
+    assert_eq!(sign_in("203.0.113.6", "sam-sprayed".into(), support::server::PASSWORD).await.status(), StatusCode::OK);
+    assert_eq!(sign_in("", "sam-sprayed".into(), support::server::PASSWORD).await.status(), StatusCode::OK, "the proxy's own");
+}
+
 /// Officers find scans in any state by part of a container number or by a declaration's number.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn officers_find_scans_by_container_or_declaration_number() {

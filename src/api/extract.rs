@@ -1,13 +1,49 @@
 //! axum's `Query` and `Json` with rejections in the service's error body, so that a malformed
 //! query string or body is answered like every other error (docs/api.md), not in plain text.
 
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Query, Request};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequest, Query, Request};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
+use super::AppState;
 use super::error::ApiError;
+
+/// The client's address: the peer's or, for a request from a trusted reverse proxy
+/// (`[server] trusted_proxies`), the address the proxies appended last to `X-Forwarded-For`
+/// that is not itself one of them. `None` when the router runs without connection info.
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip());
+        Ok(Self(peer.map(|peer| client_address(peer, &parts.headers, &state.config.trusted_proxies))))
+    }
+}
+
+fn client_address(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpAddr]) -> IpAddr {
+    if !trusted_proxies.contains(&peer) {
+        return peer;
+    }
+    // Each proxy appends the address it was called from; anything left of the first address
+    // that is not a trusted proxy came from the client and proves nothing.
+    let hops: Vec<&str> = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).collect();
+    for hop in hops.iter().rev() {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(address) if trusted_proxies.contains(&address) => continue,
+            Ok(address) => return address,
+            // A garbled header: a misconfigured proxy, not a client to believe.
+            Err(_) => return peer,
+        }
+    }
+    peer
+}
 
 /// A query string; a value that does not parse is `400 invalid_query`.
 pub struct ApiQuery<T>(pub T);
@@ -56,4 +92,27 @@ fn json_error(rejection: JsonRejection) -> ApiError {
         _ => "invalid_json",
     };
     ApiError::new(status, code, rejection.body_text())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_is_the_last_address_no_trusted_proxy_added() {
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        let proxies = [ip("10.0.0.2"), ip("10.0.0.3")];
+        let forwarded = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-forwarded-for", value.parse().unwrap());
+            headers
+        };
+        let none = HeaderMap::new();
+        assert_eq!(client_address(ip("192.0.2.9"), &forwarded("203.0.113.5"), &proxies), ip("192.0.2.9"), "not a proxy: its header is ignored");
+        assert_eq!(client_address(ip("10.0.0.2"), &forwarded("203.0.113.5"), &proxies), ip("203.0.113.5"));
+        assert_eq!(client_address(ip("10.0.0.2"), &forwarded("1.2.3.4, 203.0.113.5, 10.0.0.3"), &proxies), ip("203.0.113.5"), "what the client wrote itself is left of it");
+        assert_eq!(client_address(ip("10.0.0.2"), &forwarded("2001:db8::7"), &proxies), ip("2001:db8::7"));
+        assert_eq!(client_address(ip("10.0.0.2"), &forwarded("203.0.113.5, junk"), &proxies), ip("10.0.0.2"));
+        assert_eq!(client_address(ip("10.0.0.2"), &none, &proxies), ip("10.0.0.2"));
+    }
 }

@@ -11,6 +11,7 @@ mod rate_limit;
 mod scans;
 mod session;
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -46,6 +47,8 @@ pub struct ApiConfig {
     /// How long an officer's claim lasts unless the request says otherwise.
     pub claim_lease: Duration,
     pub upload_rate: RateLimit,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for ApiConfig {
@@ -55,6 +58,7 @@ impl Default for ApiConfig {
             max_wait: Duration::from_secs(30),
             claim_lease: Duration::from_secs(15 * 60),
             upload_rate: RateLimit { per_minute: 600, burst: 60 },
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -78,6 +82,7 @@ pub struct AppInner {
     services: Services,
     uploads: rate_limit::Limiter,
     sign_ins: rate_limit::Limiter,
+    failed_sign_ins: rate_limit::Limiter,
     /// Set once the service stops: responses that never end by themselves (event streams) end
     /// then, or the graceful stop would wait for their clients to leave.
     stopping: watch::Sender<bool>,
@@ -95,7 +100,8 @@ impl AppState {
     pub fn new(services: Services) -> Self {
         let uploads = rate_limit::Limiter::new(services.config.upload_rate);
         let sign_ins = rate_limit::Limiter::new(session::SIGN_IN_RATE);
-        Self(Arc::new(AppInner { services, uploads, sign_ins, stopping: watch::Sender::new(false) }))
+        let failed_sign_ins = rate_limit::Limiter::new(session::FAILED_SIGN_IN_RATE);
+        Self(Arc::new(AppInner { services, uploads, sign_ins, failed_sign_ins, stopping: watch::Sender::new(false) }))
     }
 
     /// Completes once the service has begun to stop.
@@ -114,6 +120,11 @@ impl AppState {
     /// Sign-in attempts by user name.
     fn sign_in_limiter(&self) -> &rate_limit::Limiter {
         &self.0.sign_ins
+    }
+
+    /// Failed sign-ins by client address.
+    fn failed_sign_in_limiter(&self) -> &rate_limit::Limiter {
+        &self.0.failed_sign_ins
     }
 }
 
@@ -229,5 +240,5 @@ pub async fn serve(
         tracing::info!("stopping: no new requests; ending event streams, finishing the requests in flight");
         app.0.stopping.send_replace(true);
     };
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await
 }

@@ -1,5 +1,5 @@
-//! Rate limits by key (a station's uploads, sign-in attempts for a name): a token bucket per
-//! key, refilled continuously.
+//! Rate limits by key (a station's uploads, sign-in attempts for a name, failed sign-ins from
+//! an address): a token bucket per key, refilled continuously.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -28,6 +28,16 @@ impl Limiter {
 
     /// Takes one token from the key's bucket, or says how long until one is free.
     pub fn take(&self, key: &str) -> Result<(), Duration> {
+        self.draw(key, 1.0)
+    }
+
+    /// Whether the key's bucket has a token, without taking it (for limits on failures, taken
+    /// once the failure is known), or how long until it has one.
+    pub fn check(&self, key: &str) -> Result<(), Duration> {
+        self.draw(key, 0.0)
+    }
+
+    fn draw(&self, key: &str, cost: f64) -> Result<(), Duration> {
         let per_second = f64::from(self.limit.per_minute.max(1)) / 60.0;
         let burst = f64::from(self.limit.burst.max(1));
         let now = Instant::now();
@@ -39,7 +49,7 @@ impl Limiter {
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * per_second).min(burst);
         *at = now;
         if *tokens >= 1.0 {
-            *tokens -= 1.0;
+            *tokens -= cost;
             Ok(())
         } else {
             Err(Duration::from_secs_f64((1.0 - *tokens) / per_second))
@@ -60,6 +70,17 @@ mod tests {
         let wait = limiter.take("GATE-1").unwrap_err();
         assert!(wait > Duration::from_millis(900) && wait <= Duration::from_secs(1), "{wait:?}");
         assert!(limiter.take("GATE-2").is_ok(), "stations have their own buckets");
+    }
+
+    #[test]
+    fn checking_takes_nothing() {
+        let limiter = Limiter::new(RateLimit { per_minute: 1, burst: 2 });
+        for _ in 0..5 {
+            assert!(limiter.check("10.0.0.7").is_ok());
+        }
+        limiter.take("10.0.0.7").unwrap();
+        limiter.take("10.0.0.7").unwrap();
+        assert!(limiter.check("10.0.0.7").is_err());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::auth::{Caller, SESSION_COOKIE};
 use super::error::{ApiError, ErrorBody};
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ClientAddress};
 use super::rate_limit::RateLimit;
 use crate::accounts::{AccountError, Principal, SESSION_LIFETIME};
 use crate::metrics::PasswordOutcome;
@@ -61,16 +61,38 @@ pub struct Identity {
 /// one (passwords have at least 10 characters).
 pub(super) const SIGN_IN_RATE: RateLimit = RateLimit { per_minute: 5, burst: 10 };
 
+/// Failed sign-ins per client address, whatever the names: slows down trying a password
+/// against many names, which the limit per name does not, while officers signing in correctly
+/// from one office's address are never held up.
+pub(super) const FAILED_SIGN_IN_RATE: RateLimit = RateLimit { per_minute: 10, burst: 30 };
+
 /// Sign in.
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = SignIn,
     responses((status = 200, body = SessionInfo), (status = 401, body = ErrorBody),
-        (status = 429, description = "too many attempts for this name; `Retry-After` says when to try again", body = ErrorBody)))]
-pub async fn sign_in(State(app): State<AppState>, ApiJson(body): ApiJson<SignIn>) -> Result<Response, ApiError> {
+        (status = 429, description = "too many attempts for this name, or failed sign-ins from this address; `Retry-After` says when to try again", body = ErrorBody)))]
+pub async fn sign_in(
+    State(app): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    ApiJson(body): ApiJson<SignIn>,
+) -> Result<Response, ApiError> {
+    let client = client.map(|address| address.to_string());
+    if let Some(address) = &client {
+        app.failed_sign_in_limiter().check(address).map_err(|wait| {
+            app.metrics.count_password(PasswordOutcome::Limited);
+            tracing::warn!(user = %body.name, client = %address, "password refused unchecked: too many failed sign-ins from this address");
+            too_many_attempts("too many failed sign-ins from this address", wait)
+        })?;
+    }
     password_attempt(&app, &body.name)?;
     let session = app.accounts.login(&body.name, &body.password).await;
     count_password(&app, &session);
+    if let (Err(AccountError::BadLogin), Some(address)) = (&session, &client) {
+        // Already checked above; a refusal here only means the bucket emptied meanwhile.
+        let _ = app.failed_sign_in_limiter().take(address);
+        tracing::info!(user = %body.name, client = %address, "sign-in refused: wrong name or password");
+    }
     let session = session?;
-    tracing::info!(user = %session.officer.name, "signed in");
+    tracing::info!(user = %session.officer.name, client = client.as_deref().unwrap_or("unknown"), "signed in");
     let cookie = format!(
         "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
         session.token,
@@ -91,10 +113,13 @@ fn password_attempt(app: &AppState, name: &str) -> Result<(), ApiError> {
     app.sign_in_limiter().take(&name.to_lowercase()).map_err(|wait| {
         app.metrics.count_password(PasswordOutcome::Limited);
         tracing::warn!(user = %name, "password refused unchecked: too many attempts for this name");
-        let seconds = wait.as_secs().max(1);
-        let message = format!("too many password attempts for this name; try again in {seconds} s");
-        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message).retry_after(seconds)
+        too_many_attempts("too many password attempts for this name", wait)
     })
+}
+
+fn too_many_attempts(what: &str, wait: std::time::Duration) -> ApiError {
+    let seconds = wait.as_secs().max(1);
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", format!("{what}; try again in {seconds} s")).retry_after(seconds)
 }
 
 #[derive(Deserialize, ToSchema)]
