@@ -29,6 +29,10 @@ pub struct ServerSection {
     pub max_wait_seconds: u64,
     pub uploads_per_minute_per_station: u32,
     pub upload_burst_per_station: u32,
+    /// Failed sign-ins from one client address (whatever the names) before it waits, and how
+    /// many a minute after that.
+    pub failed_sign_in_burst_per_address: u32,
+    pub failed_sign_ins_per_minute_per_address: u32,
     /// Reverse proxies in front of the service: for requests from them the client is the
     /// address they append to `X-Forwarded-For`, not the proxy.
     pub trusted_proxies: Vec<IpAddr>,
@@ -42,6 +46,8 @@ impl Default for ServerSection {
             max_wait_seconds: 30,
             uploads_per_minute_per_station: 600,
             upload_burst_per_station: 60,
+            failed_sign_in_burst_per_address: 30,
+            failed_sign_ins_per_minute_per_address: 10,
             trusted_proxies: Vec::new(),
         }
     }

@@ -105,6 +105,10 @@ impl Service {
                     per_minute: server.uploads_per_minute_per_station,
                     burst: server.upload_burst_per_station,
                 },
+                failed_sign_in_rate: RateLimit {
+                    per_minute: server.failed_sign_ins_per_minute_per_address,
+                    burst: server.failed_sign_in_burst_per_address,
+                },
                 trusted_proxies: server.trusted_proxies.clone(),
             },
         };

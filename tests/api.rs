@@ -456,12 +456,14 @@ async fn sessions_unused_for_the_idle_limit_end() {
 }
 
 /// Trying a password against many names is cut short by address: after 30 failed sign-ins
-/// from one client every sign-in from it waits, the right password too, while other clients
-/// behind the same trusted reverse proxy sign in as before.
+/// (the default burst) from one client every sign-in from it waits, the right password too,
+/// while other clients behind the same trusted reverse proxy sign in as before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_sign_ins_are_limited_by_client_address() {
     let mut behind_proxy = ConfigFile::default();
     behind_proxy.server.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    // One a minute after the burst, so that no token comes back while the test runs.
+    behind_proxy.server.failed_sign_ins_per_minute_per_address = 1;
     let server = TestServer::start(behind_proxy);
     server.accounts().await.add_user("sam-sprayed", Role::Officer, support::server::PASSWORD).await.unwrap();
     let sign_in = |from: &'static str, name: String, password: &'static str| {
@@ -479,6 +481,13 @@ async fn failed_sign_ins_are_limited_by_client_address() {
     assert_eq!(response.json::<Value>().await.unwrap()["error"]["code"], "too_many_attempts");
     assert_eq!(sign_in("203.0.113.6", "sam-sprayed".into(), support::server::PASSWORD).await.status(), StatusCode::OK);
     assert_eq!(sign_in("", "sam-sprayed".into(), support::server::PASSWORD).await.status(), StatusCode::OK, "the proxy's own");
+
+    // Attempts sent at once do not all get past the limit while the first are being checked.
+    let at_once = (0..40).map(|n| sign_in("203.0.113.7", format!("other-{n}"), "summer2026!!"));
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(at_once).await.iter().map(|r| r.status()).collect();
+    let refused = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    assert_eq!(refused, 30, "checked of 40 sent at once");
+    assert!(statuses.iter().all(|s| [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(s)), "{statuses:?}");
 }
 
 /// Officers find scans in any state by part of a container number or by a declaration's number.

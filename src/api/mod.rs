@@ -47,6 +47,10 @@ pub struct ApiConfig {
     /// How long an officer's claim lasts unless the request says otherwise.
     pub claim_lease: Duration,
     pub upload_rate: RateLimit,
+    /// Failed sign-ins by client address: slows down trying a password against many names,
+    /// which the limit per name does not, while officers signing in correctly from one office's
+    /// address are never held up.
+    pub failed_sign_in_rate: RateLimit,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<IpAddr>,
 }
@@ -58,6 +62,7 @@ impl Default for ApiConfig {
             max_wait: Duration::from_secs(30),
             claim_lease: Duration::from_secs(15 * 60),
             upload_rate: RateLimit { per_minute: 600, burst: 60 },
+            failed_sign_in_rate: RateLimit { per_minute: 10, burst: 30 },
             trusted_proxies: Vec::new(),
         }
     }
@@ -100,7 +105,7 @@ impl AppState {
     pub fn new(services: Services) -> Self {
         let uploads = rate_limit::Limiter::new(services.config.upload_rate);
         let sign_ins = rate_limit::Limiter::new(session::SIGN_IN_RATE);
-        let failed_sign_ins = rate_limit::Limiter::new(session::FAILED_SIGN_IN_RATE);
+        let failed_sign_ins = rate_limit::Limiter::new(services.config.failed_sign_in_rate);
         Self(Arc::new(AppInner { services, uploads, sign_ins, failed_sign_ins, stopping: watch::Sender::new(false) }))
     }
 

@@ -28,16 +28,6 @@ impl Limiter {
 
     /// Takes one token from the key's bucket, or says how long until one is free.
     pub fn take(&self, key: &str) -> Result<(), Duration> {
-        self.draw(key, 1.0)
-    }
-
-    /// Whether the key's bucket has a token, without taking it (for limits on failures, taken
-    /// once the failure is known), or how long until it has one.
-    pub fn check(&self, key: &str) -> Result<(), Duration> {
-        self.draw(key, 0.0)
-    }
-
-    fn draw(&self, key: &str, cost: f64) -> Result<(), Duration> {
         let per_second = f64::from(self.limit.per_minute.max(1)) / 60.0;
         let burst = f64::from(self.limit.burst.max(1));
         let now = Instant::now();
@@ -49,10 +39,20 @@ impl Limiter {
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * per_second).min(burst);
         *at = now;
         if *tokens >= 1.0 {
-            *tokens -= cost;
+            *tokens -= 1.0;
             Ok(())
         } else {
             Err(Duration::from_secs_f64((1.0 - *tokens) / per_second))
+        }
+    }
+
+    /// Returns a token taken from the key's bucket (for limits on failures: taken before the
+    /// attempt, given back when it succeeds).
+    pub fn give_back(&self, key: &str) {
+        let burst = f64::from(self.limit.burst.max(1));
+        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((tokens, _)) = buckets.get_mut(key) {
+            *tokens = (*tokens + 1.0).min(burst);
         }
     }
 }
@@ -73,14 +73,21 @@ mod tests {
     }
 
     #[test]
-    fn checking_takes_nothing() {
+    fn tokens_given_back_are_taken_again() {
         let limiter = Limiter::new(RateLimit { per_minute: 1, burst: 2 });
         for _ in 0..5 {
-            assert!(limiter.check("10.0.0.7").is_ok());
+            limiter.take("10.0.0.7").unwrap();
+            limiter.give_back("10.0.0.7");
         }
         limiter.take("10.0.0.7").unwrap();
         limiter.take("10.0.0.7").unwrap();
-        assert!(limiter.check("10.0.0.7").is_err());
+        assert!(limiter.take("10.0.0.7").is_err());
+        limiter.give_back("10.0.0.7");
+        limiter.give_back("10.0.0.7");
+        limiter.give_back("10.0.0.7");
+        limiter.take("10.0.0.7").unwrap();
+        limiter.take("10.0.0.7").unwrap();
+        assert!(limiter.take("10.0.0.7").is_err(), "never more than the burst");
     }
 
     #[test]

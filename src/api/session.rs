@@ -61,11 +61,6 @@ pub struct Identity {
 /// one (passwords have at least 10 characters).
 pub(super) const SIGN_IN_RATE: RateLimit = RateLimit { per_minute: 5, burst: 10 };
 
-/// Failed sign-ins per client address, whatever the names: slows down trying a password
-/// against many names, which the limit per name does not, while officers signing in correctly
-/// from one office's address are never held up.
-pub(super) const FAILED_SIGN_IN_RATE: RateLimit = RateLimit { per_minute: 10, burst: 30 };
-
 /// Sign in.
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = SignIn,
     responses((status = 200, body = SessionInfo), (status = 401, body = ErrorBody),
@@ -76,20 +71,24 @@ pub async fn sign_in(
     ApiJson(body): ApiJson<SignIn>,
 ) -> Result<Response, ApiError> {
     let client = client.map(|address| address.to_string());
+    password_attempt(&app, &body.name)?;
+    // Reserved before the password is checked, so that parallel attempts cannot all pass, and
+    // given back unless the sign-in fails.
     if let Some(address) = &client {
-        app.failed_sign_in_limiter().check(address).map_err(|wait| {
+        app.failed_sign_in_limiter().take(address).map_err(|wait| {
             app.metrics.count_password(PasswordOutcome::Limited);
             tracing::warn!(user = %body.name, client = %address, "password refused unchecked: too many failed sign-ins from this address");
             too_many_attempts("too many failed sign-ins from this address", wait)
         })?;
     }
-    password_attempt(&app, &body.name)?;
     let session = app.accounts.login(&body.name, &body.password).await;
     count_password(&app, &session);
-    if let (Err(AccountError::BadLogin), Some(address)) = (&session, &client) {
-        // Already checked above; a refusal here only means the bucket emptied meanwhile.
-        let _ = app.failed_sign_in_limiter().take(address);
-        tracing::info!(user = %body.name, client = %address, "sign-in refused: wrong name or password");
+    if let Some(address) = &client {
+        if matches!(session, Err(AccountError::BadLogin)) {
+            tracing::info!(user = %body.name, client = %address, "sign-in refused: wrong name or password");
+        } else {
+            app.failed_sign_in_limiter().give_back(address);
+        }
     }
     let session = session?;
     tracing::info!(user = %session.officer.name, client = client.as_deref().unwrap_or("unknown"), "signed in");
