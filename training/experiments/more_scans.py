@@ -16,6 +16,10 @@ localised and no more scans without concealment alarmed.
     data         simulate train_more and write the tiles of train and train_more into one file
                  that the runs map into memory, so that two runs at once share it (11 GB)
     train SEED   fit on both splits, export DATA/experiments/more_scans/SEED/anomaly.onnx
+    matched CACHE CONTROL
+                 a diagnostic, not the rule: objects localised on val_big and mix_val with
+                 CACHE's maps (region_rules.py maps) at the lowest threshold that alarms no more
+                 of the set's clean scans than CONTROL's maps do at their calibrated threshold
 
 PYTHONPATH=. training/.venv/bin/python training/experiments/more_scans.py data
 PYTHONPATH=. training/.venv/bin/python training/experiments/more_scans.py train 4322
@@ -29,6 +33,7 @@ import torch
 
 from training import datagen, train_anomaly
 from training.common import DATA, write_json
+from training.experiments import region_rules
 from training.dataset import build_split, load_split
 from training.export import export_onnx
 from training.models import SegmenterExport
@@ -68,11 +73,33 @@ def train(seed: int) -> None:
     print(f"seed {seed}: {out / 'anomaly.onnx'} in {time.time() - t0:.0f} s", flush=True)
 
 
+def matched(cache: str, control: str) -> None:
+    rule = region_rules.RULES[0]
+    honest = [s for split in region_rules.CALIBRATION for s in region_rules.load(split, DATA / "experiments" / control)
+              if s["scenario"] == "honest"]
+    calibrated = float(np.quantile([max((r[0] for r in region_rules.regions(s, rule)), default=0.0) for s in honest],
+                                   1 - region_rules.FALSE_ALARM_RATE))
+    for split in ["val_big", "mix_val"]:
+        def graded(name: str):
+            scans = region_rules.load(split, DATA / "experiments" / name)
+            return scans, [region_rules.regions(s, rule) for s in scans]
+        allowed = region_rules.evaluate(*graded(control), calibrated)["alarms"]
+        scans, cands = graded(cache)
+        for threshold in np.arange(0.80, 1.0, 0.0005):
+            e = region_rules.evaluate(scans, cands, float(threshold))
+            if e["alarms"] <= allowed:
+                print(f"{split}: at {threshold:.4f} {e['alarms']}/{e['clean']} clean alarmed (control {allowed}), "
+                      f"localised {e['found']}/{e['objects']}", flush=True)
+                break
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
     if command == "data" and not args:
         data()
     elif command == "train" and len(args) == 1:
         train(int(args[0]))
+    elif command == "matched" and len(args) == 2:
+        matched(*args)
     else:
         sys.exit(__doc__)
