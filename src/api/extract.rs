@@ -22,7 +22,8 @@ impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip());
+        // A server listening on [::] sees IPv4 clients as ::ffff:a.b.c.d.
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip().to_canonical());
         Ok(Self(peer.map(|peer| client_address(peer, &parts.headers, &state.config.trusted_proxies))))
     }
 }
@@ -35,7 +36,7 @@ fn client_address(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpAddr])
     // that is not a trusted proxy came from the client and proves nothing.
     let hops: Vec<&str> = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).collect();
     for hop in hops.iter().rev() {
-        match hop.trim().parse::<IpAddr>() {
+        match hop.trim().parse::<IpAddr>().map(|address| address.to_canonical()) {
             Ok(address) if trusted_proxies.contains(&address) => continue,
             Ok(address) => return address,
             // A garbled header: a misconfigured proxy, not a client to believe.
@@ -114,5 +115,6 @@ mod tests {
         assert_eq!(client_address(ip("10.0.0.2"), &forwarded("2001:db8::7"), &proxies), ip("2001:db8::7"));
         assert_eq!(client_address(ip("10.0.0.2"), &forwarded("203.0.113.5, junk"), &proxies), ip("10.0.0.2"));
         assert_eq!(client_address(ip("10.0.0.2"), &none, &proxies), ip("10.0.0.2"));
+        assert_eq!(client_address(ip("10.0.0.2"), &forwarded("::ffff:203.0.113.5, ::ffff:10.0.0.3"), &proxies), ip("203.0.113.5"));
     }
 }
