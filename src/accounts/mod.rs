@@ -33,11 +33,14 @@ pub enum Principal {
     User(Officer),
 }
 
-/// Whom a valid secret belongs to, and when it was last used (to the minute).
+/// Whom a valid secret belongs to, when it was last used (to the minute), and the statement
+/// and row key that record a use.
 struct Holder {
     principal: Principal,
     session_expires_at: Option<i64>,
     last_used_at: Option<i64>,
+    use_update: &'static str,
+    use_key: String,
 }
 
 #[derive(Debug, Clone)]
@@ -412,12 +415,8 @@ impl Accounts {
     /// records the use.
     pub async fn authenticate(&self, secret: &str) -> Result<(Principal, Option<i64>), AccountError> {
         let holder = self.holder(secret).await?;
-        let (update, key) = match &holder.principal {
-            // A station uploading all day writes this 1 440 times.
-            Principal::Station { key_id, .. } => ("UPDATE station_keys SET last_used_at = $1 WHERE id = $2", key_id.clone()),
-            Principal::User(_) => ("UPDATE sessions SET last_used_at = $1 WHERE token_hash = $2", secret_hash(secret)),
-        };
-        self.note_use(update, &key, holder.last_used_at).await?;
+        // A station uploading all day writes this 1 440 times.
+        self.note_use(holder.use_update, &holder.use_key, holder.last_used_at).await?;
         Ok((holder.principal, holder.session_expires_at))
     }
 
@@ -440,13 +439,16 @@ impl Accounts {
                 .await
                 .map_err(self.store.error())?
                 .ok_or(AccountError::BadCredentials)?;
+            let key_id: String = row.try_get("id").map_err(self.store.error())?;
             return Ok(Holder {
                 principal: Principal::Station {
                     station_id: row.try_get("station_id").map_err(self.store.error())?,
-                    key_id: row.try_get("id").map_err(self.store.error())?,
+                    key_id: key_id.clone(),
                 },
                 session_expires_at: None,
                 last_used_at: row.try_get("last_used_at").map_err(self.store.error())?,
+                use_update: "UPDATE station_keys SET last_used_at = $1 WHERE id = $2",
+                use_key: key_id,
             });
         }
         let idle = i64::try_from(SESSION_IDLE.as_millis()).unwrap_or(i64::MAX / 2);
@@ -469,6 +471,8 @@ impl Accounts {
             principal: Principal::User(Officer { name: row.try_get("name").map_err(self.store.error())?, role: parse_role(&role)? }),
             session_expires_at: Some(row.try_get("expires_at").map_err(self.store.error())?),
             last_used_at: Some(row.try_get("used_at").map_err(self.store.error())?),
+            use_update: "UPDATE sessions SET last_used_at = $1 WHERE token_hash = $2",
+            use_key: hash,
         })
     }
 
