@@ -20,6 +20,18 @@ localised and no more scans without concealment alarmed.
                  a diagnostic, not the rule: objects localised on val_big and mix_val with
                  CACHE's maps (region_rules.py maps) at the lowest threshold that alarms no more
                  of the set's clean scans than CONTROL's maps do at their calibrated threshold
+    calib_more   simulate calib_more: calib's jobs from seeds 140000+, three scans per job (660
+                 honest scans, used by nothing else)
+    recalibrated SEED...
+                 the second rule below, for each seed
+
+The first rule failed on clean scans alarmed (training/experiments/README.md): the threshold, the
+95th percentile of the 273 honest calibration scans' scores, fell from about 0.97 to 0.92, where
+those scores are sparse, and alarmed 7-10 % of the evaluation sets' clean scans instead of 5 %.
+Second rule, fixed after seeing seeds 4322 and 4323 under the first and before training seed 4324
+or computing any map of calib_more: the threshold of every network is the 95th percentile over
+the honest scans of val, calib and calib_more (933 instead of 273); otherwise as the first rule,
+for seeds 4322, 4323 and 4324. Only seed 4324 is a test that was not looked at beforehand.
 
 PYTHONPATH=. training/.venv/bin/python training/experiments/more_scans.py data
 PYTHONPATH=. training/.venv/bin/python training/experiments/more_scans.py train 4322
@@ -40,6 +52,9 @@ from training.models import SegmenterExport
 
 SPLIT = "train_more"
 SEED_BASE = 130_000
+CALIB_SPLIT = "calib_more"
+CALIB_SEED_BASE = 140_000
+CALIB_SPLITS = region_rules.CALIBRATION + [CALIB_SPLIT]
 OUT = DATA / "experiments" / "more_scans"
 TILES = OUT / "tiles.npy"
 HONEST = OUT / "honest.npy"
@@ -73,22 +88,66 @@ def train(seed: int) -> None:
     print(f"seed {seed}: {out / 'anomaly.onnx'} in {time.time() - t0:.0f} s", flush=True)
 
 
-def matched(cache: str, control: str) -> None:
-    rule = region_rules.RULES[0]
-    honest = [s for split in region_rules.CALIBRATION for s in region_rules.load(split, DATA / "experiments" / control)
-              if s["scenario"] == "honest"]
-    calibrated = float(np.quantile([max((r[0] for r in region_rules.regions(s, rule)), default=0.0) for s in honest],
-                                   1 - region_rules.FALSE_ALARM_RATE))
+def calib_more() -> None:
+    jobs = [dict(job, seed=job["seed"] - datagen.SEED_BASE["calib"] + CALIB_SEED_BASE, count=3 * job["count"])
+            for job in datagen.split_jobs("calib")]
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda job: datagen.run_job(CALIB_SPLIT, job), jobs))
+    write_json(DATA / CALIB_SPLIT / "jobs.json", jobs)
+    print(f"{CALIB_SPLIT}: {sum(j['count'] for j in jobs)} honest scans", flush=True)
+
+
+RULE = region_rules.RULES[0]
+
+
+def calibrated(cache: str, splits: list[str]) -> float:
+    """The shipped rule's threshold for CACHE's maps, at the false-alarm rate of these splits' honest scans."""
+    scores = [max((r[0] for r in region_rules.regions(s, RULE)), default=0.0)
+              for split in splits for s in region_rules.load(split, DATA / "experiments" / cache) if s["scenario"] == "honest"]
+    return float(np.quantile(scores, 1 - region_rules.FALSE_ALARM_RATE))
+
+
+def graded(split: str, cache: str) -> tuple[list[dict], list]:
+    scans = region_rules.load(split, DATA / "experiments" / cache)
+    return scans, [region_rules.regions(s, RULE) for s in scans]
+
+
+def recalibrated_row(cache: str) -> dict:
+    """CACHE's maps on val_big and mix_val at the threshold of the larger calibration set (printed)."""
+    threshold = calibrated(cache, CALIB_SPLITS)
+    row = {}
+    line = [f"{cache:20s} T={threshold:.4f}"]
     for split in ["val_big", "mix_val"]:
-        def graded(name: str):
-            scans = region_rules.load(split, DATA / "experiments" / name)
-            return scans, [region_rules.regions(s, rule) for s in scans]
-        allowed = region_rules.evaluate(*graded(control), calibrated)["alarms"]
-        scans, cands = graded(cache)
-        for threshold in np.arange(0.80, 1.0, 0.0005):
-            e = region_rules.evaluate(scans, cands, float(threshold))
+        scans, cands = graded(split, cache)
+        e = region_rules.evaluate(scans, cands, threshold)
+        e["alone"] = region_rules.evaluate(scans, cands, threshold, wall_check=False)["auroc"]
+        row[split] = e
+        line.append(f"{split}: alone {e['alone']:.3f} loc {e['found']}/{e['objects']} fa {e['alarms']}/{e['clean']}")
+    print(" | ".join(line), flush=True)
+    return row
+
+
+def recalibrated(seeds: list[int]) -> None:
+    recalibrated_row("regions")  # 1.2.4, for reference
+    passed = True
+    for seed in seeds:
+        control, more = recalibrated_row(f"seeds_maps/s{seed}"), recalibrated_row(f"more_maps/m{seed}")
+        beats = all(more[s]["alone"] > control[s]["alone"] and more[s]["found"] >= control[s]["found"]
+                    and more[s]["alarms"] <= control[s]["alarms"] for s in control)
+        print(f"seed {seed}: {'beats' if beats else 'does not beat'} the train split's run", flush=True)
+        passed &= beats
+    print("rule passed" if passed else "rule failed", flush=True)
+
+
+def matched(cache: str, control: str) -> None:
+    threshold = calibrated(control, region_rules.CALIBRATION)
+    for split in ["val_big", "mix_val"]:
+        allowed = region_rules.evaluate(*graded(split, control), threshold)["alarms"]
+        scans, cands = graded(split, cache)
+        for lower in np.arange(0.80, 1.0, 0.0005):
+            e = region_rules.evaluate(scans, cands, float(lower))
             if e["alarms"] <= allowed:
-                print(f"{split}: at {threshold:.4f} {e['alarms']}/{e['clean']} clean alarmed (control {allowed}), "
+                print(f"{split}: at {lower:.4f} {e['alarms']}/{e['clean']} clean alarmed (control {allowed}), "
                       f"localised {e['found']}/{e['objects']}", flush=True)
                 break
 
@@ -101,5 +160,9 @@ if __name__ == "__main__":
         train(int(args[0]))
     elif command == "matched" and len(args) == 2:
         matched(*args)
+    elif command == "calib_more" and not args:
+        calib_more()
+    elif command == "recalibrated" and args:
+        recalibrated([int(a) for a in args])
     else:
         sys.exit(__doc__)
