@@ -115,15 +115,25 @@ pub const STREAM_SESSION_RECHECK: Duration = Duration::from_secs(10);
 /// The checks do not count as uses. A failing database is not taken for an ended session.
 pub async fn session_ended(accounts: Accounts, secret: String) {
     let mut checks = tokio::time::interval_at(tokio::time::Instant::now() + STREAM_SESSION_RECHECK, STREAM_SESSION_RECHECK);
+    // Warned once per outage: every open console would otherwise repeat it every ten seconds.
+    let mut failing = false;
     loop {
         checks.tick().await;
         match accounts.is_current(&secret).await {
+            Ok(true) if failing => {
+                failing = false;
+                tracing::info!("an event stream's session can be checked again");
+            }
             Ok(true) => {}
             Ok(false) => {
                 tracing::info!("event stream closed: its session ended");
                 return;
             }
-            Err(e) => tracing::warn!(error = %e, "cannot check an event stream's session; keeping it open"),
+            Err(e) if failing => tracing::debug!(error = %e, "still cannot check an event stream's session"),
+            Err(e) => {
+                failing = true;
+                tracing::warn!(error = %e, "cannot check an event stream's session; keeping it open");
+            }
         }
     }
 }
