@@ -24,6 +24,8 @@ localised and no more scans without concealment alarmed.
                  honest scans, used by nothing else)
     recalibrated SEED...
                  the second rule below, for each seed
+    pooled SEED...
+                 the third rule below, over these seeds
 
 The first rule failed on clean scans alarmed (training/experiments/README.md): the threshold, the
 95th percentile of the 273 honest calibration scans' scores, fell from about 0.97 to 0.92, where
@@ -32,6 +34,16 @@ Second rule, fixed after seeing seeds 4322 and 4323 under the first and before t
 or computing any map of calib_more: the threshold of every network is the 95th percentile over
 the honest scans of val, calib and calib_more (933 instead of 273); otherwise as the first rule,
 for seeds 4322, 4323 and 4324. Only seed 4324 is a test that was not looked at beforehand.
+
+The second rule failed too (seed 4322 on clean scans alarmed, the unseen 4324 on mix_val's AUROC
+alone), while over the three seeds the clean scans alarmed were equal (34 against 34) and the
+objects localised up (298 against 257). Each seed had to win twelve comparisons on sets of 60 and
+115 clean scans, where two networks with the same alarm rate tie or lose about half the time.
+Third rule, fixed after the second's results and before any map of seeds 4325 (twice the scans)
+or 4326 (train split): with the second rule's thresholds, over seeds 4325 and 4326 together,
+twice the scans must localise more objects of val_big and mix_val than the train split, have the
+higher mean AUROC alone on each set, and alarm at most MAX_CLEAN_ALARMED of the sets' clean scans
+(the stated 5 % with room for chance: about 1.7 binomial standard deviations over 350 scans).
 
 PYTHONPATH=. training/.venv/bin/python training/experiments/more_scans.py data
 PYTHONPATH=. training/.venv/bin/python training/experiments/more_scans.py train 4322
@@ -98,6 +110,7 @@ def calib_more() -> None:
 
 
 RULE = region_rules.RULES[0]
+MAX_CLEAN_ALARMED = 0.07
 
 
 def calibrated(cache: str, splits: list[str]) -> float:
@@ -139,6 +152,26 @@ def recalibrated(seeds: list[int]) -> None:
     print("rule passed" if passed else "rule failed", flush=True)
 
 
+def pooled(seeds: list[int]) -> None:
+    recalibrated_row("regions")  # 1.2.4, for reference
+    rows = {name: [recalibrated_row(f"{cache}{seed}") for seed in seeds]
+            for name, cache in [("train split", "seeds_maps/s"), ("twice the scans", "more_maps/m")]}
+    summed = {}
+    for name, per_seed in rows.items():
+        sets = per_seed[0].keys()
+        found = sum(row[s]["found"] for row in per_seed for s in sets)
+        alarms = sum(row[s]["alarms"] for row in per_seed for s in sets)
+        clean = sum(row[s]["clean"] for row in per_seed for s in sets)
+        alone = {s: float(np.mean([row[s]["alone"] for row in per_seed])) for s in sets}
+        summed[name] = {"found": found, "alarms": alarms, "clean": clean, "alone": alone}
+        print(f"{name:16s} localised {found}, clean alarmed {alarms}/{clean}, mean AUROC alone "
+              + ", ".join(f"{s} {a:.3f}" for s, a in alone.items()), flush=True)
+    control, more = summed.values()
+    passed = (more["found"] > control["found"] and all(more["alone"][s] > control["alone"][s] for s in more["alone"])
+              and more["alarms"] <= MAX_CLEAN_ALARMED * more["clean"])
+    print("rule passed" if passed else "rule failed", flush=True)
+
+
 def matched(cache: str, control: str) -> None:
     threshold = calibrated(control, region_rules.CALIBRATION)
     for split in ["val_big", "mix_val"]:
@@ -164,5 +197,7 @@ if __name__ == "__main__":
         calib_more()
     elif command == "recalibrated" and args:
         recalibrated([int(a) for a in args])
+    elif command == "pooled" and args:
+        pooled([int(a) for a in args])
     else:
         sys.exit(__doc__)
