@@ -165,3 +165,41 @@ impl FromRequestParts<AppState> for StationCaller {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tracing_subscriber::layer::{Context, SubscriberExt};
+
+    use super::*;
+    use crate::queue::Store;
+
+    struct CountWarnings(Arc<AtomicUsize>);
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountWarnings {
+        fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+            if *event.metadata().level() == tracing::Level::WARN && event.metadata().target() == "scantriage::api::auth" {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stream_whose_session_cannot_be_checked_stays_open_and_warns_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(&dir.path().join("db.sqlite")).await.unwrap();
+        let accounts = Accounts::new(store.clone());
+        accounts.add_user("ana", Role::Officer, "correct horse battery").await.unwrap();
+        let token = accounts.login("ana", "correct horse battery").await.unwrap().token;
+        store.pool().close().await;
+        let warnings = Arc::new(AtomicUsize::new(0));
+        let _logs = tracing::subscriber::set_default(tracing_subscriber::registry().with(CountWarnings(warnings.clone())));
+
+        tokio::time::pause();
+        let outage = STREAM_SESSION_RECHECK * 4 + Duration::from_secs(1);
+        assert!(tokio::time::timeout(outage, session_ended(accounts, token)).await.is_err(), "the stream was closed");
+        assert_eq!(warnings.load(Ordering::Relaxed), 1);
+    }
+}
