@@ -529,20 +529,31 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
+/// Accounts on a fresh SQLite database holding one officer, "ana" with `TEST_PASSWORD`
+/// (the directory is removed when dropped).
+#[cfg(test)]
+pub(crate) async fn accounts_with_an_officer() -> (tempfile::TempDir, Store, Accounts) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(&dir.path().join("db.sqlite")).await.unwrap();
+    let accounts = Accounts::new(store.clone());
+    accounts.add_user("ana", Role::Officer, TEST_PASSWORD).await.unwrap();
+    (dir, store, accounts)
+}
+
+#[cfg(test)]
+pub(crate) const TEST_PASSWORD: &str = "correct horse battery";
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[tokio::test]
     async fn unknown_names_are_checked_against_a_hash_made_like_the_users() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_sqlite(&dir.path().join("db.sqlite")).await.unwrap();
-        let accounts = Accounts::new(store.clone());
-        accounts.add_user("ana", Role::Officer, "correct horse battery").await.unwrap();
+        let (_dir, store, accounts) = accounts_with_an_officer().await;
 
-        assert!(matches!(accounts.login("nobody", "correct horse battery").await, Err(AccountError::BadLogin)));
+        assert!(matches!(accounts.login("nobody", TEST_PASSWORD).await, Err(AccountError::BadLogin)));
         assert!(matches!(accounts.login("ana", "wrong password!").await, Err(AccountError::BadLogin)));
-        assert_eq!(accounts.login("ana", "correct horse battery").await.unwrap().officer.name, "ana");
+        assert_eq!(accounts.login("ana", TEST_PASSWORD).await.unwrap().officer.name, "ana");
 
         let stored: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE name = 'ana'")
             .fetch_one(store.pool())
@@ -554,11 +565,8 @@ mod tests {
 
     #[tokio::test]
     async fn sessions_end_when_unused_for_the_idle_limit() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_sqlite(&dir.path().join("db.sqlite")).await.unwrap();
-        let accounts = Accounts::new(store.clone());
-        accounts.add_user("ana", Role::Officer, "correct horse battery").await.unwrap();
-        let token = accounts.login("ana", "correct horse battery").await.unwrap().token;
+        let (_dir, store, accounts) = accounts_with_an_officer().await;
+        let token = accounts.login("ana", TEST_PASSWORD).await.unwrap().token;
         let idle = i64::try_from(SESSION_IDLE.as_millis()).unwrap();
         let set_times = |created_ago: i64, used_ago: i64| {
             let pool = store.pool().clone();

@@ -174,7 +174,6 @@ mod tests {
     use tracing_subscriber::layer::{Context, SubscriberExt};
 
     use super::*;
-    use crate::queue::Store;
 
     struct CountWarnings(Arc<AtomicUsize>);
 
@@ -188,11 +187,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_stream_whose_session_cannot_be_checked_stays_open_and_warns_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_sqlite(&dir.path().join("db.sqlite")).await.unwrap();
-        let accounts = Accounts::new(store.clone());
-        accounts.add_user("ana", Role::Officer, "correct horse battery").await.unwrap();
-        let token = accounts.login("ana", "correct horse battery").await.unwrap().token;
+        let (_dir, store, accounts) = crate::accounts::accounts_with_an_officer().await;
+        let token = accounts.login("ana", crate::accounts::TEST_PASSWORD).await.unwrap().token;
         store.pool().close().await;
         let warnings = Arc::new(AtomicUsize::new(0));
         let _logs = tracing::subscriber::set_default(tracing_subscriber::registry().with(CountWarnings(warnings.clone())));
