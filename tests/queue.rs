@@ -552,6 +552,80 @@ async fn a_postgresql_server_going_away_is_told_apart_from_a_failure() {
     assert!(!StoreError::Database { backend: "postgresql", source }.is_unavailable());
 }
 
+/// A loopback relay to the test server that a test cuts as a network outage would: the
+/// relayed connections end and new ones are refused.
+struct Relay {
+    address: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    async fn start(listen: std::net::SocketAddr, server: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind(listen).await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let server = server.to_owned();
+        let task = tokio::spawn(async move {
+            // Dropped with this task when the relay is cut, which aborts every connection.
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((mut client, _)) = listener.accept().await {
+                let server = server.clone();
+                connections.spawn(async move {
+                    let mut upstream = tokio::net::TcpStream::connect(&server).await.unwrap();
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                });
+            }
+        });
+        Self { address, task }
+    }
+
+    fn cut(self) {
+        self.task.abort();
+    }
+}
+
+/// The `host:port` of a URL on the test server.
+fn server_of(url: &str) -> &str {
+    url.split_once('@').unwrap().1.split_once('/').unwrap().0
+}
+
+/// The same database reached through `address`.
+fn rerouted(url: &str, address: std::net::SocketAddr) -> String {
+    url.replacen(server_of(url), &address.to_string(), 1)
+}
+
+/// While the server cannot be reached every request waits for a connection until the pool
+/// gives up: that wait must be seconds, not the half minute that held every station's uploads.
+#[tokio::test]
+async fn an_unreachable_postgresql_server_is_reported_within_seconds() {
+    let url = support::postgres_url().await;
+    let relay = Relay::start("127.0.0.1:0".parse().unwrap(), server_of(&url)).await;
+    let store = Store::open(&rerouted(&url, relay.address)).await.unwrap();
+    store.ping().await.unwrap();
+    relay.cut();
+    // The first ping may fail on the pooled connection at once; the second must connect anew.
+    for _ in 0..2 {
+        let answer = tokio::time::timeout(Duration::from_secs(15), store.ping()).await;
+        let error = answer.expect("the pool gives up within its wait").unwrap_err();
+        assert!(error.is_unavailable(), "{error}");
+    }
+}
+
+/// A server that comes up after the service (the two started together, say) is waited for
+/// longer than a request waits.
+#[tokio::test]
+async fn start_up_waits_for_a_postgresql_server_that_comes_up_late() {
+    let url = support::postgres_url().await;
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let server_comes_up = async {
+        // Longer than the pool's wait for a connection, so that start-up has to try again.
+        tokio::time::sleep(Duration::from_secs(7)).await;
+        Relay::start(free, server_of(&url)).await
+    };
+    let late = rerouted(&url, free);
+    let (opened, _relay) = tokio::join!(Store::open(&late), server_comes_up);
+    opened.unwrap().ping().await.unwrap();
+}
+
 #[tokio::test]
 async fn unsupported_urls_are_refused_with_the_forms_that_work() {
     let err = Store::open("mysql://localhost/x").await.unwrap_err();

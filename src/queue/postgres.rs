@@ -18,7 +18,10 @@ impl Backend for Postgres {
     }
 
     async fn connect(&self, url: &str) -> Result<AnyPool, sqlx::Error> {
-        AnyPoolOptions::new().max_connections(10).acquire_timeout(Duration::from_secs(30)).connect(url).await
+        // While the server is unreachable every request waits this long for a connection
+        // before it is answered 503, so the wait is short; `Store::open` waits longer for a
+        // server that is still starting.
+        AnyPoolOptions::new().max_connections(10).acquire_timeout(Duration::from_secs(5)).connect(url).await
     }
 
     fn migrations(&self) -> &'static [(i64, &'static str)] {

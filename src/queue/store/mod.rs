@@ -3,7 +3,7 @@
 //! transaction, so the log can be trusted to tell the whole story.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sqlx::any::AnyRow;
@@ -82,6 +82,10 @@ const SCAN_COLUMNS: &str = "id, station_id, station_scan_id, state, failure, att
 /// The actor recorded for what the service does on its own.
 pub const SYSTEM_ACTOR: &str = "system";
 
+/// How long start-up goes on trying a database that does not answer yet (one started beside
+/// the service, say) before it gives up.
+const STARTUP_WAIT: Duration = Duration::from_secs(30);
+
 /// Scans, analyses and audit log on one database.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -100,7 +104,15 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
-        let pool = backend.connect(url).await.map_err(database(backend))?;
+        let started = Instant::now();
+        let pool = loop {
+            match backend.connect(url).await.map_err(database(backend)) {
+                Err(error) if error.is_unavailable() && started.elapsed() < STARTUP_WAIT => {
+                    tracing::warn!(%error, "the database is not reachable yet; trying again");
+                }
+                opened => break opened?,
+            }
+        };
         let store = Self { pool, backend };
         store.migrate().await?;
         Ok(store)
