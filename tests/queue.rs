@@ -560,8 +560,7 @@ struct Relay {
 }
 
 impl Relay {
-    async fn start(listen: std::net::SocketAddr, server: &str) -> Self {
-        let listener = tokio::net::TcpListener::bind(listen).await.unwrap();
+    fn start(listener: tokio::net::TcpListener, server: &str) -> Self {
         let address = listener.local_addr().unwrap();
         let server = server.to_owned();
         let task = tokio::spawn(async move {
@@ -598,7 +597,7 @@ fn rerouted(url: &str, address: std::net::SocketAddr) -> String {
 #[tokio::test]
 async fn an_unreachable_postgresql_server_is_reported_within_seconds() {
     let url = support::postgres_url().await;
-    let relay = Relay::start("127.0.0.1:0".parse().unwrap(), server_of(&url)).await;
+    let relay = Relay::start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(), server_of(&url));
     let store = Store::open(&rerouted(&url, relay.address)).await.unwrap();
     store.ping().await.unwrap();
     relay.cut();
@@ -615,13 +614,15 @@ async fn an_unreachable_postgresql_server_is_reported_within_seconds() {
 #[tokio::test]
 async fn start_up_waits_for_a_postgresql_server_that_comes_up_late() {
     let url = support::postgres_url().await;
-    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    // Bound but not listening: connections are refused, and no other test can take the port.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let late = rerouted(&url, socket.local_addr().unwrap());
     let server_comes_up = async {
         // Longer than the pool's wait for a connection, so that start-up has to try again.
         tokio::time::sleep(Duration::from_secs(7)).await;
-        Relay::start(free, server_of(&url)).await
+        Relay::start(socket.listen(16).unwrap(), server_of(&url))
     };
-    let late = rerouted(&url, free);
     let (opened, _relay) = tokio::join!(Store::open(&late), server_comes_up);
     opened.unwrap().ping().await.unwrap();
 }
