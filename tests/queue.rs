@@ -627,6 +627,20 @@ async fn start_up_waits_for_a_postgresql_server_that_comes_up_late() {
     opened.unwrap().ping().await.unwrap();
 }
 
+/// A server that never comes up ends start-up with where it was looked for and for how long
+/// (the unit test of `address_of` checks that the password is left out).
+#[tokio::test]
+async fn start_up_gives_up_on_a_postgresql_server_that_never_answers_and_says_where() {
+    let url = support::postgres_url().await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let address = socket.local_addr().unwrap();
+    let err = Store::open(&rerouted(&url, address)).await.unwrap_err();
+    let message = err.to_string();
+    assert!(err.is_unavailable(), "{message}");
+    assert!(message.contains(&format!("at {address} did not answer within 30 s")), "{message}");
+}
+
 #[tokio::test]
 async fn unsupported_urls_are_refused_with_the_forms_that_work() {
     let err = Store::open("mysql://localhost/x").await.unwrap_err();

@@ -28,6 +28,8 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("{backend} database: {source}")]
     Database { backend: &'static str, source: sqlx::Error },
+    #[error("{backend} database at {address} did not answer within {waited_s} s of start-up: {source}")]
+    Unreachable { backend: &'static str, address: String, waited_s: u64, source: sqlx::Error },
     #[error("{backend} schema migration {version} failed: {source}")]
     Migration { backend: &'static str, version: i64, source: sqlx::Error },
     #[error("stored value cannot be read: {0}")]
@@ -59,7 +61,7 @@ impl StoreError {
     /// writer after its busy wait. Nothing of the failed transaction was written.
     pub fn is_unavailable(&self) -> bool {
         let Self::Database { backend, source } = self else {
-            return false;
+            return matches!(self, Self::Unreachable { .. });
         };
         match source {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
@@ -70,6 +72,17 @@ impl StoreError {
                 _ => false,
             },
             _ => false,
+        }
+    }
+
+    /// Start-up's last word on a database that never answered: where it looked and how long,
+    /// which sqlx's own error (a pool timeout) does not say.
+    fn unreachable_at(self, url: &str) -> Self {
+        match self {
+            Self::Database { backend, source } => {
+                Self::Unreachable { backend, address: address_of(url), waited_s: STARTUP_WAIT.as_secs(), source }
+            }
+            other => other,
         }
     }
 }
@@ -110,6 +123,7 @@ impl Store {
                 Err(error) if error.is_unavailable() && started.elapsed() < STARTUP_WAIT => {
                     tracing::warn!(%error, "the database is not reachable yet; trying again");
                 }
+                Err(error) if error.is_unavailable() => return Err(error.unreachable_at(url)),
                 opened => break opened?,
             }
         };
@@ -263,6 +277,19 @@ fn database(backend: &'static dyn Backend) -> impl Fn(sqlx::Error) -> StoreError
     move |source| StoreError::Database { backend: backend.name(), source }
 }
 
+/// The host (and port) or file a database URL names, without its user and password.
+fn address_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    if url.starts_with("sqlite:") {
+        return rest.split('?').next().unwrap_or_default().to_owned();
+    }
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    match authority.rsplit_once('@').map_or(authority, |(_, host)| host) {
+        "" => "the local socket".to_owned(),
+        host => host.to_owned(),
+    }
+}
+
 fn lease_ms(lease: Duration) -> i64 {
     i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2)
 }
@@ -392,6 +419,14 @@ fn reason_codes(verdict: Option<&Value>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_is_named_by_its_host_or_file_never_by_its_password() {
+        assert_eq!(address_of("postgres://triage:s3cret@db.port.example:5433/scans?sslmode=require"), "db.port.example:5433");
+        assert_eq!(address_of("postgresql://db.port.example/scans"), "db.port.example");
+        assert_eq!(address_of("postgres:///scans?host=/run/postgresql"), "the local socket");
+        assert_eq!(address_of("sqlite:///var/lib/scantriage/scantriage.db?mode=rwc"), "/var/lib/scantriage/scantriage.db");
+    }
 
     /// A real `SQLITE_FULL`: the database may not grow past the pages it has.
     #[tokio::test]
