@@ -167,8 +167,12 @@ def pooled(seeds: list[int]) -> None:
         clean = sum(row[s]["clean"] for row in per_seed for s in sets)
         alone = {s: float(np.mean([row[s]["alone"] for row in per_seed])) for s in sets}
         summed[name] = {"found": found, "alarms": alarms, "clean": clean, "alone": alone}
+        kinds = sorted({k for row in per_seed for s in sets for k in row[s]["by_kind"]})
+        of_kind = {k: [sum(row[s]["by_kind"].get(k, [0, 0])[i] for row in per_seed for s in sets) for i in (0, 1)]
+                   for k in kinds}
         print(f"{name:16s} localised {found}, clean alarmed {alarms}/{clean}, mean AUROC alone "
-              + ", ".join(f"{s} {a:.3f}" for s, a in alone.items()), flush=True)
+              + ", ".join(f"{s} {a:.3f}" for s, a in alone.items())
+              + "; localised by kind " + ", ".join(f"{k} {f}/{n}" for k, (f, n) in of_kind.items()), flush=True)
     control, more = summed.values()
     passed = (more["found"] > control["found"] and all(more["alone"][s] > control["alone"][s] for s in more["alone"])
               and more["alarms"] <= MAX_CLEAN_ALARMED * more["clean"])
