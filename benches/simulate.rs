@@ -8,6 +8,7 @@ use scantriage::sim::canvas::Canvas;
 use scantriage::sim::cargo::{Goods, load};
 use scantriage::sim::container;
 use scantriage::sim::detector::Dose;
+use scantriage::sim::output::{PngCompression, write_scan};
 use scantriage::sim::scenario::Scenario;
 use scantriage::sim::{Layout, SimOptions, simulate};
 use scantriage::taxonomy::Taxonomy;
@@ -36,9 +37,10 @@ fn bench_simulate(c: &mut Criterion) {
     });
     let scan = simulate(&options, 0, &taxonomy);
     let dir = tempfile::tempdir().expect("temporary directory");
-    group.bench_function("40ft_write_png", |b| {
-        b.iter(|| scantriage::sim::output::write_scan(dir.path(), &scan).expect("write"))
-    });
+    for compression in [PngCompression::Fast, PngCompression::Best] {
+        let name = format!("40ft_write_png_{compression:?}").to_lowercase();
+        group.bench_function(name, |b| b.iter(|| write_scan(dir.path(), &scan, compression).expect("write")));
+    }
     group.finish();
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates the committed sample scans and their previews. Every scan is fixed by its
 # options, seed and index, so the output is the same on every machine. Noisy 16-bit images
-# hardly compress (about 1.4 bytes a pixel), so to stay under 30 MB most samples are
-# single-energy 20 ft scans; the dual-energy ones show material colouring.
+# hardly compress (about 1.4 bytes a pixel even at the best PNG level, asked for here), so to
+# stay under 30 MB most samples are single-energy 20 ft scans; the dual-energy ones show
+# material colouring.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
@@ -15,7 +16,7 @@ mkdir -p "$out/previews"
 while read -r seed index opts; do
   [ -z "$seed" ] && continue
   # shellcheck disable=SC2086
-  "$bin" simulate --out "$out" --seed "$seed" --first-index "$index" --count 1 $opts
+  "$bin" simulate --out "$out" --seed "$seed" --first-index "$index" --count 1 --png-compression best $opts
 done <<'LIST'
 101 0 --scenario honest --container 40 --goods textiles --dose normal
 102 1 --scenario honest --container 2x20 --dose normal --single-energy

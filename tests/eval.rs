@@ -9,7 +9,7 @@ use scantriage::imaging::decode::Limits;
 use scantriage::inference::{Engine, InferencePool, ModelRegistry, PoolConfig, init_runtime};
 use scantriage::sim::cargo::Goods;
 use scantriage::sim::detector::Dose;
-use scantriage::sim::output::write_scan;
+use scantriage::sim::output::{PngCompression, write_scan};
 use scantriage::sim::scenario::Scenario;
 use scantriage::sim::{Layout, SimOptions, simulate};
 use scantriage::taxonomy::Taxonomy;
@@ -56,7 +56,7 @@ fn simulate_set(out: &Path) {
                 for (i, o) in options.iter().enumerate() {
                     let index = (h * 4 + i) as u64;
                     let scan = simulate(&SimOptions { seed: 40000 + index, ..o.clone() }, index, taxonomy);
-                    write_scan(out, &scan).unwrap();
+                    write_scan(out, &scan, PngCompression::Fast).unwrap();
                 }
             });
         }

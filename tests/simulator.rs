@@ -7,7 +7,7 @@ use chrono::Utc;
 use scantriage::ingest::ScanMetadata;
 use scantriage::sim::cargo::Goods;
 use scantriage::sim::detector::Dose;
-use scantriage::sim::output::{HIGH_FILE, LABELS_FILE, LOW_FILE, METADATA_FILE, TRUTH_FILE, write_scan};
+use scantriage::sim::output::{HIGH_FILE, LABELS_FILE, LOW_FILE, METADATA_FILE, PngCompression, TRUTH_FILE, write_scan};
 use scantriage::sim::scenario::Scenario;
 use scantriage::imaging::PixelBox;
 use scantriage::sim::truth::GroundTruth;
@@ -213,20 +213,25 @@ fn ground_truth_agrees_with_the_images() {
 }
 
 #[test]
-fn written_scan_reads_back_identically() {
+fn written_scan_reads_back_identically_at_either_compression() {
     let taxonomy = Taxonomy::built_in();
     let scan = simulate(&options(Scenario::Concealment, Layout::Twenty), 4, &taxonomy);
-    let dir = tempfile::tempdir().unwrap();
-    let folder = write_scan(dir.path(), &scan).unwrap();
-    let read16 = |name: &str| image::open(folder.join(name)).unwrap().into_luma16().into_raw();
-    assert_eq!(read16(HIGH_FILE), scan.high);
-    assert_eq!(Some(read16(LOW_FILE)), scan.low);
-    assert_eq!(image::open(folder.join(LABELS_FILE)).unwrap().into_luma8().into_raw(), scan.labels);
-    let meta = ScanMetadata::from_json(&std::fs::read(folder.join(METADATA_FILE)).unwrap()).unwrap();
-    assert_eq!(meta, scan.metadata);
-    let truth: GroundTruth = serde_json::from_slice(&std::fs::read(folder.join(TRUTH_FILE)).unwrap()).unwrap();
-    assert_eq!(truth, scan.truth);
-    assert!(Path::new(&folder).ends_with(&scan.metadata.station_scan_id));
+    let mut high_png_bytes = Vec::new();
+    for compression in [PngCompression::Fast, PngCompression::Best] {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = write_scan(dir.path(), &scan, compression).unwrap();
+        let read16 = |name: &str| image::open(folder.join(name)).unwrap().into_luma16().into_raw();
+        assert_eq!(read16(HIGH_FILE), scan.high, "{compression:?}");
+        assert_eq!(Some(read16(LOW_FILE)), scan.low, "{compression:?}");
+        assert_eq!(image::open(folder.join(LABELS_FILE)).unwrap().into_luma8().into_raw(), scan.labels);
+        let meta = ScanMetadata::from_json(&std::fs::read(folder.join(METADATA_FILE)).unwrap()).unwrap();
+        assert_eq!(meta, scan.metadata);
+        let truth: GroundTruth = serde_json::from_slice(&std::fs::read(folder.join(TRUTH_FILE)).unwrap()).unwrap();
+        assert_eq!(truth, scan.truth);
+        assert!(Path::new(&folder).ends_with(&scan.metadata.station_scan_id));
+        high_png_bytes.push(std::fs::metadata(folder.join(HIGH_FILE)).unwrap().len());
+    }
+    assert!(high_png_bytes[1] < high_png_bytes[0], "best compression is not smaller: {high_png_bytes:?}");
 }
 
 #[test]
