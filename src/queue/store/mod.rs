@@ -2,7 +2,7 @@
 //! speak. Every change of a scan bumps its `version` and appends an audit entry in the same
 //! transaction, so the log can be trusted to tell the whole story.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -278,15 +278,20 @@ fn database(backend: &'static dyn Backend) -> impl Fn(sqlx::Error) -> StoreError
 }
 
 /// The host (and port) or file a database URL names, without its user and password.
+/// Where sqlx connects for `url`: a SQLite file, or a PostgreSQL server's `host:port` or socket
+/// file, resolved as sqlx resolves it (a URL without a host takes `PGHOST` or the first local
+/// socket found). Never the user or password.
 fn address_of(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    if url.starts_with("sqlite:") {
-        return rest.split('?').next().unwrap_or_default().to_owned();
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        return rest.trim_start_matches("//").split('?').next().unwrap_or_default().to_owned();
     }
-    let authority = rest.split(['/', '?']).next().unwrap_or_default();
-    match authority.rsplit_once('@').map_or(authority, |(_, host)| host) {
-        "" => "the local socket".to_owned(),
-        host => host.to_owned(),
+    let Ok(options) = url.parse::<sqlx::postgres::PgConnectOptions>() else {
+        return "an address its URL does not give".to_owned();
+    };
+    let host = Path::new(options.get_host());
+    match options.get_socket().map(PathBuf::as_path).or(host.has_root().then_some(host)) {
+        Some(directory) => format!("the socket {}", directory.join(format!(".s.PGSQL.{}", options.get_port())).display()),
+        None => format!("{}:{}", options.get_host(), options.get_port()),
     }
 }
 
@@ -423,9 +428,11 @@ mod tests {
     #[test]
     fn a_database_is_named_by_its_host_or_file_never_by_its_password() {
         assert_eq!(address_of("postgres://triage:s3cret@db.port.example:5433/scans?sslmode=require"), "db.port.example:5433");
-        assert_eq!(address_of("postgresql://db.port.example/scans"), "db.port.example");
-        assert_eq!(address_of("postgres:///scans?host=/run/postgresql"), "the local socket");
+        assert_eq!(address_of("postgresql://db.port.example/scans"), "db.port.example:5432");
+        assert_eq!(address_of("postgres:///scans?host=/run/postgresql"), "the socket /run/postgresql/.s.PGSQL.5432");
+        assert_eq!(address_of("postgres://%2Ftmp%2Fpg:5433/scans"), "the socket /tmp/pg/.s.PGSQL.5433");
         assert_eq!(address_of("sqlite:///var/lib/scantriage/scantriage.db?mode=rwc"), "/var/lib/scantriage/scantriage.db");
+        assert_eq!(address_of("sqlite://relative.db"), "relative.db");
     }
 
     /// A real `SQLITE_FULL`: the database may not grow past the pages it has.
