@@ -47,7 +47,7 @@ pub struct SimulateArgs {
     #[arg(long)]
     single_energy: bool,
     /// How hard to compress the PNGs (same pixels either way): `best` writes files about 7 %
-    /// smaller at four times the writing time.
+    /// smaller and makes simulating about five times slower.
     #[arg(long, value_enum, default_value_t = PngCompression::Fast)]
     png_compression: PngCompression,
     /// Goods taxonomy file; the one built from models/goods_categories.toml when absent.

@@ -20,7 +20,8 @@ pub const LABELS_FILE: &str = "labels.png";
 /// hardly compress, so the best level buys little and costs most of a scan's simulation time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum PngCompression {
-    /// About four times faster to write than `best`, files about 7 % larger.
+    /// A 40 ft scan's folder in tens of milliseconds instead of over a second; files about 7 %
+    /// larger than at `best`.
     #[default]
     Fast,
     /// The smallest files, for scans committed to the repository.
