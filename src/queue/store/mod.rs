@@ -277,7 +277,6 @@ fn database(backend: &'static dyn Backend) -> impl Fn(sqlx::Error) -> StoreError
     move |source| StoreError::Database { backend: backend.name(), source }
 }
 
-/// The host (and port) or file a database URL names, without its user and password.
 /// Where sqlx connects for `url`: a SQLite file, or a PostgreSQL server's `host:port` or socket
 /// file, resolved as sqlx resolves it (a URL without a host takes `PGHOST` or the first local
 /// socket found). Never the user or password.
