@@ -234,6 +234,31 @@ fn written_scan_reads_back_identically_at_either_compression() {
     assert!(high_png_bytes[1] < high_png_bytes[0], "best compression is not smaller: {high_png_bytes:?}");
 }
 
+/// `simulate --png-compression` reaches the writer: the command's files are the library's, byte
+/// for byte, at each level (the committed samples depend on `best`).
+#[test]
+fn the_simulate_command_writes_at_the_compression_asked_for() {
+    let scan = simulate(&options(Scenario::Honest, Layout::Twenty), 0, &Taxonomy::built_in());
+    for (flag, compression) in [("fast", PngCompression::Fast), ("best", PngCompression::Best)] {
+        let by_command = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_scantriage"))
+            .args(["simulate", "--count", "1", "--seed", "11", "--scenario", "honest", "--container", "20"])
+            .args(["--png-compression", flag, "--out"])
+            .arg(by_command.path())
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "simulate --png-compression {flag}: {status}");
+        let by_library = tempfile::tempdir().unwrap();
+        let folder = write_scan(by_library.path(), &scan, compression).unwrap();
+        let written = by_command.path().join(folder.file_name().unwrap());
+        for file in [HIGH_FILE, LOW_FILE, LABELS_FILE] {
+            let same = std::fs::read(written.join(file)).unwrap() == std::fs::read(folder.join(file)).unwrap();
+            assert!(same, "{file} at --png-compression {flag} differs from the library's");
+        }
+    }
+}
+
 #[test]
 fn single_energy_scans_have_no_low_image() {
     let mut opts = options(Scenario::Honest, Layout::Twenty);
