@@ -241,14 +241,13 @@ fn the_simulate_command_writes_at_the_compression_asked_for() {
     let scan = simulate(&options(Scenario::Honest, Layout::Twenty), 0, &Taxonomy::built_in());
     for (flag, compression) in [("fast", PngCompression::Fast), ("best", PngCompression::Best)] {
         let by_command = tempfile::tempdir().unwrap();
-        let status = std::process::Command::new(env!("CARGO_BIN_EXE_scantriage"))
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_scantriage"))
             .args(["simulate", "--count", "1", "--seed", "11", "--scenario", "honest", "--container", "20"])
             .args(["--png-compression", flag, "--out"])
             .arg(by_command.path())
-            .stdout(std::process::Stdio::null())
-            .status()
+            .output()
             .unwrap();
-        assert!(status.success(), "simulate --png-compression {flag}: {status}");
+        assert!(run.status.success(), "simulate --png-compression {flag}: {}", String::from_utf8_lossy(&run.stderr));
         let by_library = tempfile::tempdir().unwrap();
         let folder = write_scan(by_library.path(), &scan, compression).unwrap();
         let written = by_command.path().join(folder.file_name().unwrap());
