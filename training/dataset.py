@@ -90,8 +90,14 @@ def build_split(split: str) -> dict:
 
 
 def load_split(split: str) -> dict:
-    """The split's tiles, from the cache when it is newer than the split (its job list, or the
-    directory itself for a set made by hand without one)."""
+    """The split's tiles, from its cache (`cached`)."""
+    with np.load(cached(split)) as f:
+        return {k: f[k] for k in f.files}
+
+
+def cached(split: str) -> Path:
+    """The split's tile cache, built first unless it is newer than the split (its job list, or
+    the directory itself for a set made by hand without one)."""
     cache = DATA / f"{split}_tiles.npz"
     jobs = DATA / split / "jobs.json"
     made = (jobs if jobs.exists() else DATA / split).stat().st_mtime
@@ -105,8 +111,37 @@ def load_split(split: str) -> dict:
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
-    with np.load(cache) as f:
-        return {k: f[k] for k in f.files}
+    return cache
+
+
+class StackedTiles:
+    """The tiles of several splits, read by row as if concatenated: a concatenation would hold
+    every split's tiles (over 5 GB each) twice at its peak."""
+
+    def __init__(self, parts: list[np.ndarray]):
+        self.parts = parts
+        self.starts = np.cumsum([0] + [len(p) for p in parts])
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows)
+        part = np.searchsorted(self.starts, rows, side="right") - 1
+        out = np.empty((len(rows), *self.parts[0].shape[1:]), dtype=self.parts[0].dtype)
+        for k in np.unique(part):
+            out[part == k] = self.parts[k][rows[part == k] - self.starts[k]]
+        return out
+
+
+def load_stacked(names: list[str]) -> dict:
+    """`tiles` (StackedTiles) and `honest` of these splits. Every cache is built before any is
+    loaded, since a build holds its split's tiles twice."""
+    for name in names:
+        cached(name)
+    splits = [load_split(name) for name in names]
+    return {"tiles": StackedTiles([s["tiles"] for s in splits]),
+            "honest": np.concatenate([s["honest"] for s in splits])}
 
 
 def remove_abandoned(split: str) -> None:

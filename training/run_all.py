@@ -71,7 +71,9 @@ def anomaly_record(model, base: dict, metrics: dict, export: dict, test: dict) -
                                        f"epoch's tiles from the top {train_anomaly.HARD_POOL:.0%} of "
                                        f"{train_anomaly.MINE_SAMPLE} honest tiles by the current model's peak cell",
                      "map": "probability that material was added in each 4x4 px cell (training/synthetic.py defects)",
-                     "score": f"mean of the top {train_anomaly.TOP_K} map cells", "calibrated_on": "honest scans of the val and calib splits",
+                     "score": f"mean of the top {train_anomaly.TOP_K} map cells",
+                     "trained_on_splits": train_anomaly.TRAIN_SPLITS,
+                     "calibrated_on": f"honest scans of the val, {' and '.join(train_anomaly.CALIBRATION_SPLITS)} splits",
                      "seed": train_anomaly.SEED},
         "metrics": {"positive_tile_rule": metrics["positive_tile_rule"],
                     **{k: metrics[k] for k in calibration},

@@ -26,6 +26,8 @@ localised and no more scans without concealment alarmed.
                  the second rule below, for each seed
     pooled SEED...
                  the third rule below, over these seeds
+    gate CACHE   whether the network of `make models` on twice the scans, whose maps are in
+                 CACHE, replaces 1.2.4 (training/experiments/README.md, "Shipping the recipe")
 
 The first rule failed on clean scans alarmed (training/experiments/README.md): the threshold, the
 95th percentile of the 273 honest calibration scans' scores, fell from about 0.97 to 0.92, where
@@ -179,6 +181,18 @@ def pooled(seeds: list[int]) -> None:
     print("rule passed" if passed else "rule failed", flush=True)
 
 
+def gate(cache: str) -> None:
+    """Whether CACHE's maps (of the network `make models` trains on twice the scans) replace
+    1.2.4's: with both under the second rule's threshold, on val_big and mix_val together, more
+    objects localised and at most MAX_CLEAN_ALARMED of the clean scans alarmed."""
+    shipped, new = recalibrated_row("regions"), recalibrated_row(cache)
+    found = {name: sum(row[s]["found"] for s in row) for name, row in [("1.2.4", shipped), ("new", new)]}
+    alarms, clean = sum(new[s]["alarms"] for s in new), sum(new[s]["clean"] for s in new)
+    passed = found["new"] > found["1.2.4"] and alarms <= MAX_CLEAN_ALARMED * clean
+    print(f"localised {found['new']} against 1.2.4's {found['1.2.4']}, clean alarmed {alarms}/{clean}: "
+          f"gate {'passed' if passed else 'failed'}", flush=True)
+
+
 def matched(cache: str, control: str) -> None:
     threshold = calibrated(control, region_rules.CALIBRATION)
     for split in ["val_big", "mix_val"]:
@@ -204,6 +218,8 @@ if __name__ == "__main__":
         calib_more()
     elif command == "recalibrated" and args:
         recalibrated([int(a) for a in args])
+    elif command == "gate" and len(args) == 1:
+        gate(args[0])
     elif command == "pooled" and args:
         pooled([int(a) for a in args])
     else:

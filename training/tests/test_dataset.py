@@ -73,5 +73,26 @@ class Caches(unittest.TestCase):
         self.assertTrue(self.cache.exists())
 
 
+class Stacked(unittest.TestCase):
+    def test_rows_in_any_order_read_as_from_the_concatenation(self):
+        parts = [np.arange(n * 4, dtype=np.float32).reshape(n, 2, 2) + 100 * i for i, n in enumerate([3, 1, 5])]
+        whole = np.concatenate(parts)
+        stacked = dataset.StackedTiles(parts)
+        self.assertEqual(len(stacked), len(whole))
+        rows = np.array([8, 0, 3, 2, 4, 4, 7])
+        np.testing.assert_array_equal(stacked[rows], whole[rows])
+        np.testing.assert_array_equal(stacked[np.arange(len(whole))], whole)
+
+    def test_splits_stack_with_their_honest_flags(self):
+        with tempfile.TemporaryDirectory() as tmp, mock.patch.object(dataset, "DATA", Path(tmp)):
+            for split, name in [("a", HONEST), ("b", CONCEALMENT)]:
+                shutil.copytree(ROOT / "samples" / name, Path(tmp) / split / name)
+            a, b = dataset.load_split("a"), dataset.load_split("b")
+            both = dataset.load_stacked(["a", "b"])
+        np.testing.assert_array_equal(both["honest"], np.concatenate([a["honest"], b["honest"]]))
+        np.testing.assert_array_equal(both["tiles"][np.arange(len(both["honest"]))], np.concatenate([a["tiles"], b["tiles"]]))
+        self.assertTrue(both["honest"][: len(a["honest"])].all() and not both["honest"][len(a["honest"]) :].any())
+
+
 if __name__ == "__main__":
     unittest.main()
