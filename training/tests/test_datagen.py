@@ -21,6 +21,13 @@ class Jobs(unittest.TestCase):
             self.assertEqual(bool(concealment), split in ("val", "test"), split)
             self.assertTrue(all(j["count"] > 0 for j in datagen.split_jobs(split)), split)
 
+    def test_more_splits_repeat_their_splits_jobs_from_their_own_seeds(self):
+        for split, (like, times) in datagen.JOBS_OF.items():
+            own, theirs = datagen.split_jobs(split), datagen.split_jobs(like)
+            self.assertEqual([j["options"] for j in own], [j["options"] for j in theirs], split)
+            self.assertEqual([j["count"] for j in own], [times * j["count"] for j in theirs], split)
+            self.assertTrue(set(j["seed"] for j in own).isdisjoint(j["seed"] for j in theirs), split)
+
 
 if __name__ == "__main__":
     unittest.main()
