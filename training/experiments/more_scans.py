@@ -68,9 +68,7 @@ from training.export import export_onnx
 from training.models import SegmenterExport
 
 SPLIT = "train_more"
-SEED_BASE = 130_000
 CALIB_SPLIT = "calib_more"
-CALIB_SEED_BASE = 140_000
 CALIB_SPLITS = region_rules.CALIBRATION + [CALIB_SPLIT]
 OUT = DATA / "experiments" / "more_scans"
 TILES = OUT / "tiles.npy"
@@ -78,7 +76,7 @@ HONEST = OUT / "honest.npy"
 
 
 def data() -> None:
-    jobs = [dict(job, seed=job["seed"] - datagen.SEED_BASE["train"] + SEED_BASE) for job in datagen.split_jobs("train")]
+    jobs = datagen.split_jobs(SPLIT)  # train's jobs from seeds 130000+, as `make models` makes them now
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda job: datagen.run_job(SPLIT, job), jobs))
     write_json(DATA / SPLIT / "jobs.json", jobs)
@@ -106,8 +104,7 @@ def train(seed: int) -> None:
 
 
 def calib_more() -> None:
-    jobs = [dict(job, seed=job["seed"] - datagen.SEED_BASE["calib"] + CALIB_SEED_BASE, count=3 * job["count"])
-            for job in datagen.split_jobs("calib")]
+    jobs = datagen.split_jobs(CALIB_SPLIT)  # calib's jobs from seeds 140000+, three scans each
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda job: datagen.run_job(CALIB_SPLIT, job), jobs))
     write_json(DATA / CALIB_SPLIT / "jobs.json", jobs)
