@@ -47,8 +47,7 @@ def split_jobs(split: str) -> list[dict]:
     """The simulate jobs of one split, each {seed, count, options}."""
     if split in JOBS_OF:
         like, times = JOBS_OF[split]
-        return [dict(job, seed=job["seed"] - SEED_BASE[like] + SEED_BASE[split], count=times * job["count"])
-                for job in split_jobs(like)]
+        return repeated_jobs(like, SEED_BASE[split], times)
     options = []
     for goods in taxonomy_ids():
         for container, dose, single, count in PER_GOODS[split]:
@@ -61,6 +60,12 @@ def split_jobs(split: str) -> list[dict]:
             options.append((["--scenario", "concealment", "--concealment", kind], CONCEALMENT_PER_KIND[split]))
     base = SEED_BASE[split]
     return [{"seed": base + j, "count": n, "options": o} for j, (o, n) in enumerate(options)]
+
+
+def repeated_jobs(like: str, base: int, times: int) -> list[dict]:
+    """The jobs of split `like` from seeds `base`+, each with `times` as many scans."""
+    return [dict(job, seed=job["seed"] - SEED_BASE[like] + base, count=times * job["count"])
+            for job in split_jobs(like)]
 
 
 def job_done(split: str, job: dict) -> bool:

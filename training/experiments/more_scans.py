@@ -154,10 +154,12 @@ def recalibrated(seeds: list[int]) -> None:
     print("rule passed" if passed else "rule failed", flush=True)
 
 
-def pooled(seeds: list[int]) -> None:
-    recalibrated_row("regions")  # 1.2.4, for reference
-    rows = {name: [recalibrated_row(f"{cache}{seed}") for seed in seeds]
-            for name, cache in [("train split", "seeds_maps/s"), ("twice the scans", "more_maps/m")]}
+def pooled_sums(seeds: list[int], runs: list[tuple[str, str]]) -> dict:
+    """Per run (name, cache prefix to which the seed is appended): objects localised, clean
+    scans alarmed and mean AUROC alone per set over these seeds, at the second rule's thresholds
+    (printed, with 1.2.4's row for reference)."""
+    recalibrated_row("regions")
+    rows = {name: [recalibrated_row(f"{cache}{seed}") for seed in seeds] for name, cache in runs}
     summed = {}
     for name, per_seed in rows.items():
         sets = per_seed[0].keys()
@@ -172,7 +174,11 @@ def pooled(seeds: list[int]) -> None:
         print(f"{name:16s} localised {found}, clean alarmed {alarms}/{clean}, mean AUROC alone "
               + ", ".join(f"{s} {a:.3f}" for s, a in alone.items())
               + "; localised by kind " + ", ".join(f"{k} {f}/{n}" for k, (f, n) in of_kind.items()), flush=True)
-    control, more = summed.values()
+    return summed
+
+
+def pooled(seeds: list[int]) -> None:
+    control, more = pooled_sums(seeds, [("train split", "seeds_maps/s"), ("twice the scans", "more_maps/m")]).values()
     passed = (more["found"] > control["found"] and all(more["alone"][s] > control["alone"][s] for s in more["alone"])
               and more["alarms"] <= MAX_CLEAN_ALARMED * more["clean"])
     print("rule passed" if passed else "rule failed", flush=True)
