@@ -18,6 +18,9 @@ scans, and have a mean AUROC alone over both seeds and both sets no lower. Passi
                 DATA/experiments/thrice_scans/SEED/anomaly.onnx
     rule        the rule above, on the maps of thrice_maps/t4321 and t4325
                 (region_rules.py maps val calib calib_more val_big mix_val, with REGIONS_MODELS)
+    steps SPLIT[,SPLIT...]
+                seconds for 20 training steps, twice, on these splits' tiles (two threads): how
+                fast this machine trains today, apart from the epochs' hard-negative mining
 
 PYTHONPATH=. training/.venv/bin/python training/experiments/thrice_scans.py data
 """
@@ -33,7 +36,7 @@ from training.common import DATA, write_json
 from training.dataset import cached, load_stacked
 from training.experiments.more_scans import MAX_CLEAN_ALARMED, pooled_sums
 from training.export import export_onnx
-from training.models import SegmenterExport
+from training.models import DefectSegmenter, SegmenterExport
 
 SPLIT = "train_third"
 SEED_BASE = 150000
@@ -62,6 +65,22 @@ def train(seed: int) -> None:
     print(f"seed {seed}: {tiles} honest tiles, {out / 'anomaly.onnx'} in {time.time() - t0:.0f} s", flush=True)
 
 
+def steps(splits: list[str]) -> None:
+    data = load_stacked(splits)
+    torch.set_flush_denormal(True)
+    torch.set_num_threads(2)
+    torch.manual_seed(1)
+    rng, gen = np.random.default_rng(1), torch.Generator().manual_seed(1)
+    net = DefectSegmenter()
+    opt = torch.optim.AdamW(net.parameters(), lr=train_anomaly.LEARNING_RATE, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=train_anomaly.LEARNING_RATE, total_steps=40)
+    rows = rng.choice(np.flatnonzero(data["honest"]), 40 * train_anomaly.BATCH, replace=False).reshape(2, -1)
+    for part in rows:
+        t0 = time.time()
+        train_anomaly.train_epoch(net, opt, sched, data["tiles"], part, gen)
+        print(f"{','.join(splits)}: 20 steps in {time.time() - t0:.2f} s", flush=True)
+
+
 def rule() -> None:
     twice, thrice = pooled_sums(SEEDS, [("twice the scans", "more_maps/m"), ("three times", "thrice_maps/t")]).values()
     passed = (thrice["found"] > twice["found"] and thrice["alarms"] <= MAX_CLEAN_ALARMED * thrice["clean"]
@@ -77,5 +96,7 @@ if __name__ == "__main__":
         train(int(args[0]))
     elif command == "rule" and not args:
         rule()
+    elif command == "steps" and len(args) == 1:
+        steps(args[0].split(","))
     else:
         sys.exit(__doc__)
