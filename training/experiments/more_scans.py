@@ -210,7 +210,7 @@ def matched(cache: str, control: str) -> None:
 
 
 if __name__ == "__main__":
-    command, *args = sys.argv[1:]
+    command, *args = sys.argv[1:] or ["help"]
     if command == "data" and not args:
         data()
     elif command == "train" and len(args) == 1:

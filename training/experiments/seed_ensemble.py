@@ -51,7 +51,7 @@ def combine(caches: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    command, *args = sys.argv[1:]
+    command, *args = sys.argv[1:] or ["help"]
     if command == "train" and len(args) == 1:
         train(int(args[0]))
     elif command == "combine" and args:

@@ -89,7 +89,7 @@ def rule() -> None:
 
 
 if __name__ == "__main__":
-    command, *args = sys.argv[1:]
+    command, *args = sys.argv[1:] or ["help"]
     if command == "data" and not args:
         data()
     elif command == "train" and len(args) == 1:

@@ -83,7 +83,7 @@ def train(seed: int) -> None:
 
 
 if __name__ == "__main__":
-    command, *args = sys.argv[1:]
+    command, *args = sys.argv[1:] or ["help"]
     if command == "train" and len(args) == 1:
         train(int(args[0]))
     else:
