@@ -2,12 +2,12 @@
 
 Every split has its own seed range, so no scan appears in two splits:
     train 10000..10999, val 20000..20999, test 30000..30999, calib 100000..100999,
-    train_more 130000..130999, calib_more 140000..140999
+    train_more 130000..130999, calib_more 140000..140999, train_third 150000..150999
 `calib` holds only honest scans, in the mix a port sees (mixed loads, twin 20 ft, low dose,
 single energy): the anomaly threshold is set on them, calib_more's and val's honest scans
-(train_anomaly.py). `train_more` and `calib_more` repeat train's and calib's jobs from their
-own seeds (calib_more with three scans a job): the anomaly model learns from train and
-train_more, the classifier from train alone.
+(train_anomaly.py). `train_more`, `train_third` and `calib_more` repeat train's and calib's jobs
+from their own seeds (calib_more with three scans a job): the anomaly model learns from train,
+train_more and train_third, the classifier from train alone.
 Job j of a split uses seed = base + j and writes `count` scans (indices 0..count-1) into
 training/data/<split>/. A job whose scans are already there is skipped, so a rerun is cheap
 and the data is the same on every machine (the simulator is deterministic per seed/index).
@@ -23,9 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 from training.common import BINARY, DATA, read_json, taxonomy_ids, write_json
 
 SEED_BASE = {"train": 10000, "val": 20000, "test": 30000, "calib": 100000, "train_more": 130000,
-             "calib_more": 140000}
+             "calib_more": 140000, "train_third": 150000}
 # Splits made of another split's jobs from their own seeds, with this many times the scans.
-JOBS_OF = {"train_more": ("train", 1), "calib_more": ("calib", 3)}
+JOBS_OF = {"train_more": ("train", 1), "calib_more": ("calib", 3), "train_third": ("train", 1)}
 CONCEALMENTS = ["dense-packages", "weapon", "false-wall", "cigarettes-behind-goods"]
 
 # (container, dose, single_energy, count) per goods category, honest scenario.

@@ -11,7 +11,7 @@ from training.common import MODELS
 
 # Bump a model's version when its training data or recipe changes, so that analyses name the
 # models they came from.
-MODEL_VERSIONS = {"classifier": "1.1.0", "anomaly": "1.3.0"}
+MODEL_VERSIONS = {"classifier": "1.1.0", "anomaly": "1.4.0"}
 
 
 def sha256(path: Path) -> str:
