@@ -61,6 +61,12 @@ class Caches(unittest.TestCase):
         dataset.load_split("mini")
         self.assertGreater(self.cache.stat().st_mtime_ns, rebuilt)
 
+    def test_the_cache_is_built_in_a_child_process(self):
+        # A build in the caller's process would keep its freed arrays in the caller's heap.
+        with mock.patch.object(dataset, "build_split", side_effect=AssertionError("built in the caller")):
+            dataset.load_split("mini")
+        self.assertTrue(self.cache.exists())
+
     def test_side_files_of_killed_builds_are_removed(self):
         dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
         abandoned = self.data / f"mini_tiles.{dead.stdout.strip()}.npz"
