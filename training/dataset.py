@@ -100,7 +100,7 @@ def load_split(split: str) -> dict:
 def cached(split: str) -> Path:
     """The split's tile cache, built first unless it is newer than the split (its job list, or
     the directory itself for a set made by hand without one)."""
-    cache = DATA / f"{split}_tiles.npz"
+    cache = cache_path(split)
     jobs = DATA / split / "jobs.json"
     made = (jobs if jobs.exists() else DATA / split).stat().st_mtime
     if not cache.exists() or cache.stat().st_mtime < made:
@@ -112,9 +112,13 @@ def cached(split: str) -> Path:
     return cache
 
 
+def cache_path(split: str) -> Path:
+    return DATA / f"{split}_tiles.npz"
+
+
 def write_cache(split: str) -> None:
     remove_abandoned(split)
-    cache = DATA / f"{split}_tiles.npz"
+    cache = cache_path(split)
     # Written aside and renamed, so that two runs building it at once never read a half file.
     partial = cache.with_suffix(f".{os.getpid()}.npz")
     try:
@@ -165,5 +169,7 @@ def remove_abandoned(split: str) -> None:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit("usage: python -m training.dataset SPLIT...")
     for name in sys.argv[1:]:
         write_cache(name)
