@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from training import datagen, train_anomaly, train_classifier
-from training.common import MODELS, taxonomy_ids
+from training.common import MODELS, keep_freed_memory, taxonomy_ids
 from training.dataset import load_split
 from training.export import OPSET, export_onnx, parity
 from training.manifest import write
@@ -84,6 +84,7 @@ def anomaly_record(model, base: dict, metrics: dict, export: dict, test: dict) -
 
 
 def main(workers: int) -> None:
+    keep_freed_memory()
     torch.set_num_threads(1)  # small convs: 1 thread is fastest, and robust on a busy machine
     t0 = time.time()
     splits = datagen.generate(workers)

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from training import preprocess as pp
-from training.common import DATA, taxonomy_ids, write_json
+from training.common import DATA, keep_freed_memory, taxonomy_ids, write_json
 from training.dataset import load_split
 from training.models import GoodsClassifier
 
@@ -108,6 +108,7 @@ def train() -> tuple[GoodsClassifier, dict]:
 
 
 if __name__ == "__main__":
+    keep_freed_memory()
     torch.set_num_threads(1)  # small convs: 1 thread is fastest, and robust on a busy machine
     _, m = train()
     print({k: v for k, v in m.items() if k != "confusion"})
