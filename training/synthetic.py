@@ -89,10 +89,19 @@ def shape_masks(used: torch.Tensor, gen: torch.Generator, size: int = pp.TILE_SI
 
 
 def blur(x: torch.Tensor) -> torch.Tensor:
-    """The detector's blur (sigma ~0.7 px) on [b, H, W]."""
+    """The detector's blur (sigma ~0.7 px) on [b, H, W], zero outside. Nine fused multiply-adds
+    in the kernel's row order: on this machine they gave F.conv2d(padding=1)'s bits for 300
+    training batches, and oneDNN's kernel took 15 ms a batch for this single channel, a third
+    of an anomaly training step."""
     k = torch.tensor([0.2, 0.6, 0.2])
-    kernel = (k[:, None] * k[None, :]).view(1, 1, 3, 3)
-    return F.conv2d(x[:, None], kernel, padding=1)[:, 0]
+    kernel = k[:, None] * k[None, :]
+    h, w = x.shape[1:]
+    padded = F.pad(x, (1, 1, 1, 1))
+    out = torch.zeros_like(x)
+    for i in range(3):
+        for j in range(3):
+            out = torch.addcmul(out, padded[:, i : i + h, j : j + w], kernel[i, j])
+    return out
 
 
 def add_defects(tiles: torch.Tensor, gen: torch.Generator, half_sizes: tuple[float, float] = HALF_SIZE_RANGE,
@@ -118,20 +127,21 @@ def add_defects(tiles: torch.Tensor, gen: torch.Generator, half_sizes: tuple[flo
     add_high = blur(per_tile(masks * delta[:, None, None]))
     add_low = blur(per_tile(masks * (delta * ratio)[:, None, None]))
 
-    def thicker(a: torch.Tensor, add: torch.Tensor) -> torch.Tensor:
-        k = noise_scale(a)
+    high_noise = noise_scale(a_high)
+
+    def thicker(a: torch.Tensor, add: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
         extra_var = k**2 * (torch.exp(torch.clamp(a + add, max=A_MAX)) - torch.exp(a))
         noise = torch.randn(a.shape, generator=gen) * torch.sqrt(extra_var.clamp(min=0.0))
         return torch.clamp(a + add + noise, 0.0, A_MAX)
 
-    new_high, new_low = thicker(a_high, add_high), thicker(a_low, add_low)
+    new_high, new_low = thicker(a_high, add_high, high_noise), thicker(a_low, add_low, noise_scale(a_low))
     c0 = torch.clamp(new_high / pp.ATTENUATION_SCALE, 0.0, pp.C0_MAX)
     c1 = torch.clamp((new_low - pp.DUAL_ENERGY_RATIO * new_high) / pp.DIFFERENCE_SCALE, -pp.C1_LIMIT, pp.C1_LIMIT)
     c1 = torch.where(dual[:, None, None], c1, torch.zeros_like(c1))
     out = torch.stack([c0, c1], dim=1)
 
     # Visible where the added attenuation stands out of the pixel noise, and below saturation.
-    sigma = noise_scale(a_high) * torch.exp(0.5 * a_high)
+    sigma = high_noise * torch.exp(0.5 * a_high)
     visible = ((add_high > torch.clamp(0.5 * sigma, min=0.04)) & (a_high + add_high < A_MAX - 0.5)).float()
     cover = F.avg_pool2d(visible[:, None], MAP_CELL)
     target = (cover >= CELL_COVER).float()
