@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from training import datagen, train_anomaly
-from training.common import DATA, write_json
+from training.common import DATA, keep_freed_memory, write_json
 from training.dataset import cached, load_stacked
 from training.experiments.more_scans import MAX_CLEAN_ALARMED, pooled_sums
 from training.export import export_onnx
@@ -88,6 +88,7 @@ def rule() -> None:
 
 
 if __name__ == "__main__":
+    keep_freed_memory()  # as make models does, so that `steps` times what it runs
     command, *args = sys.argv[1:] or ["help"]
     if command == "data" and not args:
         data()
