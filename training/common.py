@@ -40,5 +40,5 @@ def keep_freed_memory() -> None:
     without glibc."""
     mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
     if mallopt is not None:
-        mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD, which also ends its growing on its own
+        mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD; setting it stops glibc from moving it itself
         mallopt(-1, 2**31 - 1)  # M_TRIM_THRESHOLD: keep up to 2 GB free at the heap's top
