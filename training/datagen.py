@@ -3,6 +3,7 @@
 Every split has its own seed range, so no scan appears in two splits:
     train 10000..10999, val 20000..20999, test 30000..30999, calib 100000..100999,
     train_more 130000..130999, calib_more 140000..140999, train_third 150000..150999
+    (and for an experiment, four_times.py: train_fourth 160000..160999)
 `calib` holds only honest scans, in the mix a port sees (mixed loads, twin 20 ft, low dose,
 single energy): the anomaly threshold is set on them, calib_more's and val's honest scans
 (train_anomaly.py). `train_more`, `train_third` and `calib_more` repeat train's and calib's jobs

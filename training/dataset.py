@@ -149,14 +149,17 @@ class StackedTiles:
         return out
 
 
-def load_stacked(names: list[str]) -> dict:
-    """`tiles` (StackedTiles) and `honest` of these splits. Every cache is built before any is
-    loaded, since a build holds its split's tiles twice."""
+def load_stacked(names: list[str], dtype: type = np.float32) -> dict:
+    """`tiles` (StackedTiles, as `dtype`) and `honest` of these splits. Every cache is built
+    before any is loaded, since a build holds its split's tiles twice."""
     for name in names:
         cached(name)
-    splits = [load_split(name) for name in names]
-    return {"tiles": StackedTiles([s["tiles"] for s in splits]),
-            "honest": np.concatenate([s["honest"] for s in splits])}
+    tiles, honest = [], []
+    for name in names:  # one split at a time: each is converted while the others are not yet read
+        split = load_split(name)
+        tiles.append(split.pop("tiles").astype(dtype, copy=False))
+        honest.append(split["honest"])
+    return {"tiles": StackedTiles(tiles), "honest": np.concatenate(honest)}
 
 
 def remove_abandoned(split: str) -> None:

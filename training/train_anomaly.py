@@ -75,7 +75,7 @@ def train_epoch(net, opt, sched, tiles: np.ndarray, order: np.ndarray, gen) -> f
     net.train()
     total = 0.0
     for start in range(0, len(order), BATCH):
-        batch = torch.from_numpy(tiles[np.sort(order[start : start + BATCH])])
+        batch = torch.from_numpy(tiles[np.sort(order[start : start + BATCH])]).float()
         total += defect_step(net, opt, sched, batch, gen) * len(batch)
     return total / len(order)
 
@@ -87,7 +87,7 @@ def peaks(model: SegmenterExport, tiles: np.ndarray, batch: int = BATCH, rows: n
     activations are over the 32 MB that common.keep_freed_memory lets glibc reuse."""
     model.eval()
     rows = np.arange(len(tiles)) if rows is None else rows
-    return np.concatenate([model(torch.from_numpy(tiles[rows[i : i + batch]]))[0].flatten(1).amax(dim=1).numpy()
+    return np.concatenate([model(torch.from_numpy(tiles[rows[i : i + batch]]).float())[0].flatten(1).amax(dim=1).numpy()
                            for i in range(0, len(rows), batch)])
 
 
@@ -167,7 +167,8 @@ def detection(split: dict, peak: np.ndarray, threshold: float) -> dict:
 def fit(seed: int = SEED, threads: int = 2, data: dict | None = None) -> tuple[DefectSegmenter, int]:
     """The trained network and the number of honest tiles it learned from. `threads`: 2,
     unlike the classifier's, as these convs gain from a second core; 1 to train two at once.
-    `data`: `tiles` and `honest` to learn from instead of TRAIN_SPLITS'."""
+    `data`: `tiles` (float32, or float16 to hold more of them) and `honest` to learn from
+    instead of TRAIN_SPLITS'."""
     torch.set_flush_denormal(True)  # denormals slow CPU training down tenfold
     torch.set_num_threads(threads)
     torch.manual_seed(seed)

@@ -95,8 +95,14 @@ class Stacked(unittest.TestCase):
                 shutil.copytree(ROOT / "samples" / name, Path(tmp) / split / name)
             a, b = dataset.load_split("a"), dataset.load_split("b")
             both = dataset.load_stacked(["a", "b"])
+            half = dataset.load_stacked(["a", "b"], np.float16)
+        rows = np.arange(len(both["honest"]))
+        whole = np.concatenate([a["tiles"], b["tiles"]])
         np.testing.assert_array_equal(both["honest"], np.concatenate([a["honest"], b["honest"]]))
-        np.testing.assert_array_equal(both["tiles"][np.arange(len(both["honest"]))], np.concatenate([a["tiles"], b["tiles"]]))
+        np.testing.assert_array_equal(both["tiles"][rows], whole)
+        self.assertEqual(half["tiles"][rows].dtype, np.float16)
+        np.testing.assert_array_equal(half["tiles"][rows], whole.astype(np.float16))
+        np.testing.assert_array_equal(half["honest"], both["honest"])
         self.assertTrue(both["honest"][: len(a["honest"])].all() and not both["honest"][len(a["honest"]) :].any())
 
 
