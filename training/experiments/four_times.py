@@ -13,6 +13,8 @@ objects localised, as many clean scans alarmed, a lower mean AUROC alone. Nothin
     data        simulate train_fourth and build its tile cache (5.3 GB)
     train SEED  fit on the four splits as float16 (16 GB at its peak), export
                 DATA/experiments/four_times/SEED/anomaly.onnx
+    half SEED   fit on 1.4.0's three splits as float16, export DATA/experiments/half_tiles/SEED/:
+                what float16 alone does, set against 1.4.0's recipe of the same seed
     rule        the rule, on the maps of four_maps/f4321 and f4325
                 (region_rules.py maps val calib calib_more val_big mix_val, with REGIONS_MODELS)
 
@@ -32,6 +34,7 @@ SEED_BASE = 160000
 SPLITS = [*thrice_scans.SPLITS, SPLIT]
 TILE_DTYPE = np.float16
 OUT = DATA / "experiments" / "four_times"
+HALF_OUT = DATA / "experiments" / "half_tiles"
 
 
 if __name__ == "__main__":
@@ -41,6 +44,8 @@ if __name__ == "__main__":
         thrice_scans.data(SPLIT, datagen.repeated_jobs("train", SEED_BASE, 1))
     elif command == "train" and len(args) == 1:
         thrice_scans.train(int(args[0]), OUT, load_stacked(SPLITS, TILE_DTYPE))
+    elif command == "half" and len(args) == 1:
+        thrice_scans.train(int(args[0]), HALF_OUT, load_stacked(thrice_scans.SPLITS, TILE_DTYPE))
     elif command == "rule" and not args:
         thrice_scans.rule(("three portions", "thrice_maps/t"), ("four, float16", "four_maps/f"))
     else:
