@@ -26,8 +26,8 @@ PYTHONPATH=. training/.venv/bin/python training/experiments/thrice_scans.py data
 """
 import sys
 import time
-from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import torch
